@@ -53,6 +53,7 @@ class Document:
     encoding: str = "utf-8"
     title: str | None = None
     published: str | None = None     # ISO date: YYYY, YYYY-MM or YYYY-MM-DD
+    language: str | None = None      # "en", or a guess at another language (then no extraction)
     text: str = ""                   # cleaned article text (boilerplate removed)
     segments: list[Segment] = field(default_factory=list)
     boilerplate: list[str] = field(default_factory=list)  # removed blocks, for audit
