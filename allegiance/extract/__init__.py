@@ -1,0 +1,285 @@
+"""Extraction: a pure function of a cleaned Document -> Extraction.
+
+It never touches the store, so the same code runs in a CLI, a web request or a
+Spark executor."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from allegiance.extract import context
+from allegiance.extract.mentions import (
+    Cand,
+    direction_place_mentions,
+    gaz_index,
+    gazetteer_mentions,
+    ner_mentions,
+    resolve_overlaps,
+    state_force_mentions,
+)
+from allegiance.extract.nlp import load_nlp
+from allegiance.extract.relations import build_skeleton, match_sentence
+from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
+from allegiance.resolve.cluster import cluster
+from allegiance.resolve.gazetteer import load_gazetteer
+
+EXTRACTOR_VERSION = "2026.11.1"
+BLOCK_CHARS = 50_000
+HEDGED_FACTOR = 0.5
+
+# Relation -> allowed (subject types, object types)
+SIGNATURES = {
+    "leader_of": ({"PERSON"}, {"ORG"}),
+    "member_of": ({"PERSON"}, {"ORG"}),
+    "pledged_allegiance_to": ({"PERSON", "ORG"}, {"ORG", "PERSON"}),
+    "defected_from": ({"PERSON", "ORG"}, {"ORG"}),
+    "joined": ({"PERSON", "ORG"}, {"ORG"}),
+    "affiliate_of": ({"ORG"}, {"ORG"}),
+    "allied_with": ({"ORG"}, {"ORG"}),
+    "rival_of": ({"ORG"}, {"ORG"}),
+    "merged_into": ({"ORG"}, {"ORG"}),
+    "active_in": ({"ORG"}, {"PLACE"}),
+    "recruits_in": ({"ORG"}, {"PLACE"}),
+    "attacked": ({"ORG", "PERSON"}, {"ORG", "PERSON", "PLACE"}),
+}
+# Non-combatant organisations (media, think tanks) are not subjects of these
+ARMED_ONLY = {"attacked", "active_in", "recruits_in", "rival_of", "allied_with", "merged_into", "pledged_allegiance_to"}
+NON_ARMED_KINDS = {"media", "think_tank", "international"}
+
+
+def _blocks(text: str) -> list[tuple[int, str]]:
+    """Split long texts at paragraph breaks so spaCy never sees a giant string."""
+    if len(text) <= BLOCK_CHARS:
+        return [(0, text)]
+    out, start = [], 0
+    while start < len(text):
+        end = min(len(text), start + BLOCK_CHARS)
+        if end < len(text):
+            cut = text.rfind("\n\n", start, end)
+            if cut <= start:
+                cut = text.rfind("\n", start, end)
+            if cut <= start:
+                cut = text.rfind(". ", start, end)
+            end = cut + 1 if cut > start else end
+        out.append((start, text[start:end]))
+        start = end
+    return out
+
+
+def _sentences(doc):
+    """spaCy sentences, further split at line breaks (titles, captions, bullets)."""
+    for sent in doc.sents:
+        s = sent.start_char
+        text = sent.text
+        for m in re.finditer(r"[^\n]+", text):
+            if m.group(0).strip():
+                span = doc.char_span(s + m.start(), s + m.end(), alignment_mode="expand")
+                if span is not None and len(span):
+                    yield span
+
+
+def extract_document(document: Document, nlp=None) -> Extraction:
+    ex = Extraction(document=document, extractor_version=EXTRACTOR_VERSION)
+    text = document.text or ""
+    if not text.strip() or (document.language not in (None, "en")):
+        return ex
+    nlp = nlp or load_nlp()
+    gaz = load_gazetteer()
+    idx = gaz_index(gaz)
+
+    parsed = []  # (offset, spaCy doc)
+    blocks = _blocks(text)
+    for (off, _), sdoc in zip(blocks, nlp.pipe([b for _, b in blocks])):
+        parsed.append((off, sdoc))
+
+    # ---- mentions ----------------------------------------------------------
+    cands: list[Cand] = []
+    for off, sdoc in parsed:
+        local = gazetteer_mentions(sdoc, idx)
+        taken = [(c.start, c.end) for c in local]
+        local += state_force_mentions(sdoc.text, idx, taken)
+        taken = [(c.start, c.end) for c in local]
+        local += ner_mentions(sdoc, taken, idx)
+        local += direction_place_mentions(sdoc.text, [c for c in local if c.type == "PLACE"])
+        local = resolve_overlaps(local)
+        for c in local:
+            c.start += off
+            c.end += off
+            if c.parent is not None:
+                c.parent.start += off
+                c.parent.end += off
+        cands += local
+    cands, roots = cluster(text, cands, gaz)
+
+    # ---- entities ------------------------------------------------------------
+    by_root: dict[int, list[Cand]] = defaultdict(list)
+    for c, r in zip(cands, roots):
+        by_root[r].append(c)
+    root_to_eid: dict[int, str] = {}
+    root_type: dict[int, str] = {}
+    root_kind: dict[int, str | None] = {}
+    entities: list[Entity] = []
+    for r in sorted(by_root, key=lambda r: min(c.start for c in by_root[r])):
+        group = by_root[r]
+        entry = next((c.entry for c in group if c.entry is not None), None)
+        typ = entry.type if entry else _vote_type(group)
+        kind = entry.kind if entry else next((c.kind for c in group if c.kind), None)
+        aliases: list[str] = []
+        for c in sorted(group, key=lambda c: c.start):
+            if c.text not in aliases:
+                aliases.append(c.text)
+        if entry:
+            name = entry.name
+        else:
+            pool = [a for a in aliases if not (a.isupper() and len(a) <= 6)] or aliases
+            name = max(pool, key=lambda a: (len(a.split()), len(a)))
+        eid = f"e{len(entities) + 1}"
+        root_to_eid[r], root_type[r], root_kind[r] = eid, typ, kind
+        entities.append(Entity(eid, typ, name, aliases, kind, entry.id if entry else None, len(group)))
+    ex.entities = entities
+    ex.mentions = [
+        Mention(c.text, document.to_raw(c.start), document.to_raw(c.start) + (c.end - c.start), root_type[r],
+                root_to_eid[r], c.source)
+        for c, r in zip(cands, roots)
+    ]
+
+    # ---- relations -------------------------------------------------------------
+    mention_tuples = sorted(
+        (c.start, c.end, r, root_type[r], root_kind[r]) for c, r in zip(cands, roots)
+    )
+    facts: dict[tuple, Fact] = {}
+    state: dict = {}
+    carried_attr = None
+    pending_merge: list | None = None
+    for off, sdoc in parsed:
+        for sent in _sentences(sdoc):
+            s0, s1 = sent.start_char + off, sent.end_char + off
+            sm = [(a - off, b - off, r, t, k) for a, b, r, t, k in mention_tuples if a >= s0 and b <= s1]
+            skel, items, refs = build_skeleton(sent, sm, state)
+            attr, carried_attr = context.attribution(sent, carried_attr)
+            date = context.sentence_date(sent, document.published)
+            evidence = text[s0:s1]
+            raw_start = document.to_raw(s0)
+            raw_end = raw_start + (s1 - s0)
+            matches = match_sentence(skel, refs)
+            # cross-sentence mergers: "The groups that merged are A, B and C." + "... merged to form D"
+            pending_merge = _merge_across(skel, refs, matches, pending_merge)
+            for m in matches:
+                window = skel[max(0, m.span[0] - 40): m.span[1]]
+                if context.find_negation(window):
+                    continue
+                hedge = context.find_hedge(window)
+                for s in m.subjects:
+                    for o in m.objects:
+                        _add_fact(facts, m.relation, s, o, m.conf, hedge, attr, date, evidence, raw_start, raw_end,
+                                  m.source, sent, refs, off, document)
+            # descriptive references carry their possessor: "al-Qaeda's North African branch"
+            for c, r in zip(cands, roots):
+                if c.parent is not None and s0 <= c.start < s1:
+                    pr = _root_of(c.parent, cands, roots)
+                    if pr is not None and pr != r:
+                        key = (root_to_eid[r], "affiliate_of", root_to_eid[pr])
+                        if key not in facts:
+                            facts[key] = Fact(key[0], "affiliate_of", key[2], evidence, raw_start, raw_end, date,
+                                              0.85, False, attr, {}, "description")
+            _update_salience(state, refs)
+
+    # ---- tidy ------------------------------------------------------------------
+    out = []
+    for (s, rel, o), f in facts.items():
+        if s == o:
+            continue
+        out.append(f)
+    leaders = {(f.subject, f.object) for f in out if f.relation == "leader_of"}
+    out = [f for f in out if not (f.relation == "member_of" and (f.subject, f.object) in leaders)]
+    ex.facts = [
+        Fact(root_to_eid[f.subject] if isinstance(f.subject, int) else f.subject, f.relation,
+             root_to_eid[f.object] if isinstance(f.object, int) else f.object, f.evidence, f.start, f.end, f.date,
+             f.confidence, f.hedged, f.attributed_to,
+             {k: (root_to_eid[v] if k == "place" and isinstance(v, int) else v) for k, v in f.attributes.items()},
+             f.rule)
+        for f in out
+    ]
+    ex.facts.sort(key=lambda f: (f.start, f.relation))
+    return ex
+
+
+def _vote_type(group: list[Cand]) -> str:
+    votes: dict[str, int] = defaultdict(int)
+    for c in group:
+        votes[c.type] += 2 if c.source != "ner" else 1
+    return max(votes, key=lambda t: (votes[t], t == "PERSON"))
+
+
+def _root_of(c: Cand, cands, roots):
+    for x, r in zip(cands, roots):
+        if x.start == c.start and x.end == c.end:
+            return r
+        if x.entry is not None and c.entry is not None and x.entry.id == c.entry.id:
+            return r
+    return None
+
+
+def _update_salience(state: dict, refs) -> None:
+    for r in refs:
+        if r.pronoun:
+            continue
+        if r.type == "ORG" and r.kind not in ("state_force", "media", "state", "international", "think_tank"):
+            state["org"] = (r.entity, r.kind)
+            break
+    for r in refs:
+        if not r.pronoun and r.type == "PERSON":
+            state["person"] = (r.entity, r.kind)
+            break
+
+
+def _add_fact(facts, relation, s, o, conf, hedge, attr, date, evidence, raw_start, raw_end, rule, sent, refs, off,
+              document):
+    if s.entity == o.entity:
+        return
+    subj_types, obj_types = SIGNATURES[relation]
+    if s.type not in subj_types or o.type not in obj_types:
+        return
+    if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS:
+        return
+    if relation in SYMMETRIC_RELATIONS and (o.entity, relation, s.entity) in facts:
+        s, o = o, s
+    key = (s.entity, relation, o.entity)
+    confidence = conf * (HEDGED_FACTOR if hedge else 1.0)
+    attributes: dict = {}
+    if relation == "attacked":
+        k = context.killed(sent.text)
+        if k is not None:
+            attributes["killed"] = k
+        place = o.entity if o.type == "PLACE" else next((r.entity for r in refs if r.type == "PLACE"), None)
+        if place is not None:
+            attributes["place"] = place
+        if date:
+            attributes["date"] = date
+    new = Fact(s.entity, relation, o.entity, evidence, raw_start, raw_end, date, round(confidence, 3),
+               bool(hedge), attr, attributes, rule)
+    old = facts.get(key)
+    if old is None or (old.hedged and not new.hedged) or (old.hedged == new.hedged and new.confidence > old.confidence):
+        facts[key] = new
+
+
+def _merge_across(skel, refs, matches, pending):
+    """A list of merging groups in one sentence, the new group in the next."""
+    from allegiance.extract.relations import Match, _refs_in
+
+    if any(m.relation == "merged_into" for m in matches):
+        return None
+    m = re.search(r"(?:organi[sz]ations|groups|factions|movements|brigades) (?:that|which) (?:have |had )?"
+                  r"(?:merged|united|joined|unified) (?:are|were|include|included) :? (.*)", skel)
+    if m:
+        srcs = _refs_in(m.group(1), {"O"}, refs, True)
+        return srcs or None
+    if pending:
+        m2 = re.search(r"(?:merged|merge|united|unite|unified) (?:[^\s⟦⟧]+ ){0,3}(?:to form|into|to create|forming) "
+                       r"(?:[^\s⟦⟧]+ ){0,4}(⟦O\d+r?⟧)", skel)
+        if m2:
+            tgt = _refs_in(m2.group(1), {"O"}, refs, False)
+            if tgt:
+                matches.append(Match("merged_into", pending, tgt, 0.8, (m2.start(), m2.end()), "merge-across"))
+                return None
+    return None

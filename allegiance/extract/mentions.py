@@ -1,0 +1,326 @@
+"""Finding entity mentions: gazetteer names (with transliteration folding),
+spaCy's statistical NER for names the gazetteer does not know, state forces
+("Tunisian army"), directional places ("northern Mali") and acronym definitions.
+
+Works on a parsed spaCy Doc of the cleaned text; offsets here are offsets into
+the cleaned text (the caller maps them back to raw offsets)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from allegiance.extract.cues import cues
+from allegiance.resolve.gazetteer import GazEntry, Gazetteer, load_gazetteer
+from allegiance.resolve.names import match_key
+
+MAX_SPAN_TOKENS = 10
+ARTICLES = {"al", "el", "an", "ad", "ar", "as", "ash", "at", "az"}
+_POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
+
+
+@dataclass
+class Cand:
+    """A mention candidate (offsets into the cleaned text)."""
+
+    start: int
+    end: int
+    text: str
+    type: str                   # ORG | PERSON | PLACE
+    source: str                 # gazetteer | ner | state | direction | acronym | pattern
+    entry: GazEntry | None = None
+    kind: str | None = None
+    key: str = ""               # a clustering key for non-gazetteer mentions
+    parent: "Cand | None" = None  # possessor inside a descriptive reference
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class GazIndex:
+    keys: dict[str, tuple[GazEntry, str]]
+    exact: dict[str, tuple[GazEntry, str]]   # case-sensitive acronyms
+    demonyms: dict[str, GazEntry]
+    max_len: int
+
+
+def _is_acronym(form: str) -> bool:
+    bare = form.replace(".", "")
+    return bare.isupper() and len(bare) <= 6 and " " not in form
+
+
+@lru_cache(maxsize=4)
+def gaz_index(gaz: Gazetteer | None = None) -> GazIndex:
+    gaz = gaz or load_gazetteer()
+    keys: dict[str, tuple[GazEntry, str]] = {}
+    exact: dict[str, tuple[GazEntry, str]] = {}
+    demonyms: dict[str, GazEntry] = {}
+    rank = {"armed_group": 0, "militia": 1, "person": 2}
+    max_len = 1
+    for text, entry, how in gaz.surface_forms():
+        if how == "demonym":
+            demonyms.setdefault(text.lower(), entry)
+            continue
+        if _is_acronym(text):
+            prev = exact.get(text)
+            if prev is None or rank.get(entry.kind, 5) < rank.get(prev[0].kind, 5):
+                exact[text] = (entry, how)
+            continue
+        k = match_key(text)
+        if not k:
+            continue
+        # Short forms ("Baghdadi") of people are recognised only when the
+        # document also names the full person: handled in clustering.
+        if how == "short":
+            continue
+        prev = keys.get(k)
+        if prev is None or rank.get(entry.kind, 5) < rank.get(prev[0].kind, 5):
+            keys[k] = (entry, how)
+        max_len = max(max_len, len(k.split()))
+    return GazIndex(keys, exact, demonyms, min(max_len + 4, MAX_SPAN_TOKENS + 4))
+
+
+def _tok_key(tok) -> str:
+    t = tok.text
+    if tok.is_punct or tok.is_space:
+        return ""
+    if t in ("'s", "’s", "'", "’"):
+        return ""
+    return match_key(t)
+
+
+def _startable(tok) -> bool:
+    t = tok.text
+    if not t or tok.is_space or tok.is_punct:
+        return False
+    if t[0].isupper():
+        return True
+    return t.lower() in ARTICLES
+
+
+def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim spaces, quotes, trailing possessive and a leading 'the' from [start, end)."""
+    s = text[start:end]
+    while s and s[0] in " \t\n\"'“”‘’(-–—,":
+        s, start = s[1:], start + 1
+    m = _POSSESSIVE.search(s)
+    if m and len(s) > 3:
+        s, end = s[: m.start()], start + m.start()
+    while s and s[-1] in " \t\n\"'“”‘’),.-–—:;":
+        s, end = s[:-1], end - 1
+    if s.lower().startswith("the "):
+        s, start = s[4:], start + 4
+    return start, start + len(s)
+
+
+def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
+    toks = list(doc)
+    keys = [_tok_key(t) for t in toks]
+    out: list[Cand] = []
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        if not _startable(tok):
+            i += 1
+            continue
+        # case-sensitive acronyms first (IS, AQIM, ISWAP)
+        hit = idx.exact.get(tok.text)
+        if hit is not None and not (tok.text == "IS" and i + 1 < n and toks[i + 1].text in ("it", "there", "this", "that")):
+            out.append(Cand(tok.idx, tok.idx + len(tok.text), tok.text, hit[0].type, "gazetteer", hit[0], hit[0].kind))
+            i += 1
+            continue
+        found = None
+        parts: list[str] = []
+        ends: list[tuple[int, str]] = []
+        for j in range(i, min(n, i + idx.max_len)):
+            if toks[j].text in (".", ";", ":", "!", "?", "\n", "\n\n") or "\n" in toks[j].text:
+                break
+            if keys[j]:
+                parts.append(keys[j])
+                ends.append((j, " ".join(parts)))
+        for j, k in reversed(ends):
+            hit = idx.keys.get(k)
+            if hit is None:
+                continue
+            last = toks[j]
+            # a name ends on a capitalised word or a known lowercase description word
+            if hit[1] != "description" and not (last.text[:1].isupper() or last.text[:1].isdigit()):
+                continue
+            found = (j, hit)
+            break
+        if found is None:
+            i += 1
+            continue
+        j, (entry, how) = found
+        start, end = _clean_span(doc.text, tok.idx, toks[j].idx + len(toks[j].text))
+        cand = Cand(start, end, doc.text[start:end], entry.type, "gazetteer", entry, entry.kind, extra={"how": how})
+        if how == "description":
+            cand.parent = _possessor(doc, toks, i, j, idx)
+        out.append(cand)
+        i = j + 1
+    return out
+
+
+def _possessor(doc, toks, i: int, j: int, idx: GazIndex) -> Cand | None:
+    """In "al-Qaeda's North African branch", the ORG before the possessive."""
+    for k in range(i, j + 1):
+        if toks[k].text in ("'s", "’s", "'", "’"):
+            s, e = _clean_span(doc.text, toks[i].idx, toks[k].idx)
+            text = doc.text[s:e]
+            hit = idx.exact.get(text) or idx.keys.get(match_key(text))
+            if hit and hit[0].type == "ORG":
+                return Cand(s, e, text, "ORG", "gazetteer", hit[0], hit[0].kind)
+            return None
+    return None
+
+
+_NER_TYPES = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE", "NORP": None, "FAC": None}
+
+
+def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    return any(a[0] < e and s < a[1] for s, e in spans)
+
+
+def _guess_type(text: str, ner_type: str) -> str:
+    c = cues()
+    words = [w.lower().strip(".,'’") for w in re.split(r"[\s\-]+", text) if w]
+    if not words:
+        return ner_type
+    heads = set(c["org_heads"])
+    if ner_type != "ORG" and any(w in heads for w in words[1:] + words[:1]) and not words[0] in ("abu", "abou", "mullah", "sheikh"):
+        if ner_type == "PERSON" or words[-1] in heads:
+            return "ORG"
+    if ner_type == "ORG" and words[0] in set(c["person_prefixes"]) and not any(w in heads for w in words):
+        return "PERSON"
+    return ner_type
+
+
+_BAD_NAME = re.compile(r"^[\W\d_]+$")
+
+
+def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]:
+    out = []
+    prefixes = set(cues()["person_title_strip"])
+    for ent in doc.ents:
+        typ = _NER_TYPES.get(ent.label_)
+        if typ is None:
+            continue
+        start, end = _clean_span(doc.text, ent.start_char, ent.end_char)
+        if end <= start:
+            continue
+        text = doc.text[start:end]
+        # "Gen. Thomas D. Waldhauser" -> strip titles for PERSON names
+        if typ == "PERSON":
+            low = text.lower()
+            for p in sorted(prefixes, key=len, reverse=True):
+                if low.startswith(p + " ") and len(text) > len(p) + 3:
+                    start += len(p) + 1
+                    text = doc.text[start:end]
+                    low = text.lower()
+        if _overlaps((start, end), taken) or len(text) < 2 or _BAD_NAME.match(text) or "\n" in text:
+            continue
+        if not text[:1].isupper() and text.split()[0].lower() not in ARTICLES:
+            continue
+        if text.isupper() and len(text) > 12:   # shouted headings, not names
+            continue
+        hit = idx.exact.get(text) or idx.keys.get(match_key(text))
+        if hit is not None:
+            entry = hit[0]
+            out.append(Cand(start, end, text, entry.type, "gazetteer", entry, entry.kind))
+            continue
+        if text.lower() in idx.demonyms:   # "Algerian" is not an actor
+            continue
+        typ = _guess_type(text, typ)
+        out.append(Cand(start, end, text, typ, "ner", None, None, key=match_key(text)))
+    return out
+
+
+def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
+    """"<Demonym> army / security forces / military" -> a state-force ORG."""
+    c = cues()
+    heads = sorted(c["state_force_heads"], key=len, reverse=True)
+    equiv = c["state_force_equivalents"]
+    adjectives = dict(c["country_adjectives"])
+    demonyms = {d: e for d, e in idx.demonyms.items()}
+    alts = sorted({*(d for d in demonyms), *(a.lower() for a in adjectives)}, key=len, reverse=True)
+    if not alts:
+        return []
+    rx = re.compile(
+        r"\b(" + "|".join(re.escape(a) for a in alts) + r")(?:-led)?\s+(" + "|".join(re.escape(h) for h in heads) + r")\b",
+        re.IGNORECASE,
+    )
+    out = []
+    for m in rx.finditer(text):
+        if not m.group(1)[0].isupper():
+            continue
+        if _overlaps((m.start(), m.end()), taken):
+            continue
+        dem = m.group(1).lower()
+        entry = demonyms.get(dem)
+        country = entry.id if entry else (adjectives.get(m.group(1)) or dem)
+        head = m.group(2).lower()
+        cls = equiv.get(head, head)
+        out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
+                        key=f"state:{country}:{cls}", extra={"country": country}))
+    return out
+
+
+def direction_place_mentions(text: str, places: list[Cand]) -> list[Cand]:
+    """"northern Mali", "central Algeria": a region of a known place."""
+    dirs = cues()["directions"]
+    rx = re.compile(r"\b(" + "|".join(re.escape(d) for d in sorted(dirs, key=len, reverse=True)) + r")\s+$", re.IGNORECASE)
+    out = []
+    for p in places:
+        if p.type != "PLACE":
+            continue
+        window = text[max(0, p.start - 20): p.start]
+        m = rx.search(window)
+        if not m:
+            continue
+        start = p.start - (len(window) - m.start())
+        name = text[start:p.end]
+        out.append(Cand(start, p.end, name, "PLACE", "direction", None, "region", key="dir:" + match_key(name),
+                        extra={"within": p}))
+    return out
+
+
+_ACRONYM_DEF = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
+
+
+def acronym_mentions(text: str, cands: list[Cand]) -> list[tuple[Cand, Cand]]:
+    """"Long Name (ACR)": returns (long, acronym) pairs; the caller also finds
+    every later use of ACR."""
+    pairs = []
+    for c in cands:
+        if c.type != "ORG":
+            continue
+        m = _ACRONYM_DEF.match(text, c.end)
+        if not m:
+            continue
+        acr = m.group(1)
+        if not acr[:2].isupper():
+            continue
+        initials = "".join(w[0] for w in re.split(r"[\s\-]+", c.text) if w and w[0].isupper())
+        if len(acr) < 2 or (acr[0] != initials[:1] and acr.upper() not in initials.upper()):
+            # Not an abbreviation of the name: a parenthetical alias instead.
+            pass
+        a = Cand(m.start(1), m.end(1), acr, "ORG", "acronym", c.entry, c.kind, key=c.key)
+        pairs.append((c, a))
+    return pairs
+
+
+def find_all(text: str, surface: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(surface) + r"(?![\w-])", text)]
+
+
+def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
+    """Keep the longest, most trusted candidate where several overlap."""
+    pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 1, "pattern": 2, "ner": 3, "coref": 4}
+    cands = sorted(cands, key=lambda c: (pri.get(c.source, 5), -(c.end - c.start), c.start))
+    kept: list[Cand] = []
+    spans: list[tuple[int, int]] = []
+    for c in cands:
+        if _overlaps((c.start, c.end), spans):
+            continue
+        kept.append(c)
+        spans.append((c.start, c.end))
+    return sorted(kept, key=lambda c: c.start)

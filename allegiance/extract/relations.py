@@ -1,0 +1,312 @@
+"""Relation extraction over sentence skeletons.
+
+Each sentence becomes a skeleton: entity mentions are replaced by placeholders
+(⟦O3⟧ for an ORG, ⟦P1⟧ PERSON, ⟦L2⟧ PLACE; ⟦O4r⟧ for a pronoun or relative
+word resolved to an actor) and every other token is lowercased. The patterns of
+``data/relations.json`` are regular expressions over that skeleton, so a new
+construction is a line of data, not code."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import regex
+
+from allegiance.extract.cues import cues, relation_spec
+
+TYPE_LETTER = {"ORG": "O", "PERSON": "P", "PLACE": "L"}
+PLACEHOLDER = re.compile(r"⟦([OPL])(\d+)(r?)⟧")
+
+_MACROS = {
+    "ORG": r"⟦O\d+r?⟧",
+    "PER": r"⟦P\d+r?⟧",
+    "PLACE": r"⟦L\d+⟧",
+    "ACTOR": r"⟦[OP]\d+r?⟧",
+    "ANY": r"⟦[OPL]\d+r?⟧",
+}
+_GAP_WORD = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r⟧)"
+_GAP_ORG = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r?⟧)"
+_GAP_PLACE = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r⟧|⟦L\d+⟧)"
+
+ALLOWED = {"ORG": {"O"}, "PER": {"P"}, "PLACE": {"L"}, "ACTOR": {"O", "P"}, "ANY": {"O", "P", "L"}}
+
+LIST_FILLER = {
+    ",", "and", "or", "as", "well", "the", "both", "also", "including", "such", "like", "parts", "part", "of",
+    "large", "region", "regions", "area", "areas", "countries", "country", "cities", "city", "province",
+    "provinces", "home", "neighbouring", "neighboring", "other", "several", "(", ")", "–", "—", "-", "'s",
+    "higher", "leadership", "a.k.a.", "aka", "known", "self", "proclaimed", "top", "then", "in", "a", "an",
+    "even", "eastern", "western", "northern", "southern", "central", "north", "south", "east", "west", "much",
+    "most", "vast", "swathes", "swaths", "tracts", "&", "\"", "'", "its", "their", "his", "jointly", "by",
+}
+
+
+def _cue_alt(words: list[str]) -> str:
+    norm = []
+    for w in sorted(set(words), key=len, reverse=True):
+        w = re.sub(r"(?<=\w)-(?=\w)", " - ", w.lower())
+        norm.append(re.escape(w).replace("\\ ", " "))
+    return "(?:" + "|".join(norm) + ")"
+
+
+@dataclass
+class Pattern:
+    relation: str
+    s: str
+    o: str
+    conf: float
+    lists: tuple[str, ...]
+    rx: regex.Pattern
+    source: str
+
+
+@lru_cache(maxsize=1)
+def patterns() -> list[Pattern]:
+    spec = relation_spec()
+    cue_alts = {name: _cue_alt(words) for name, words in spec["cues"].items()}
+
+    def expand(p: str) -> str:
+        def sub(m: re.Match) -> str:
+            name = m.group(1)
+            if name in _MACROS:
+                return _MACROS[name]
+            g = re.fullmatch(r"(G|GO|GL)(\d+)", name)
+            if g:
+                word = {"G": _GAP_WORD, "GO": _GAP_ORG, "GL": _GAP_PLACE}[g.group(1)]
+                return f"(?:{word} ){{0,{g.group(2)}}}"
+            if name in cue_alts:
+                return cue_alts[name]
+            raise KeyError(f"unknown macro {{{name}}} in relations.json")
+
+        return re.sub(r"\{([A-Z_]+\d*)\}", sub, p)
+
+    out = []
+    for p in spec["patterns"]:
+        body = expand(p["pattern"])
+        rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
+        out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"]))
+    return out
+
+
+@dataclass
+class SkelItem:
+    text: str           # skeleton token
+    start: int          # char offsets in the doc text
+    end: int
+    ref: int | None     # index into the sentence's refs when a placeholder
+
+
+@dataclass
+class Ref:
+    entity: int         # cluster id
+    type: str           # ORG | PERSON | PLACE
+    kind: str | None
+    pronoun: bool
+    start: int
+    end: int
+
+
+def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], list[Ref]]:
+    """``sent_mentions``: list of (start, end, cluster, type, kind) in the sentence
+    (doc offsets), sorted. ``state`` carries salient actors across sentences."""
+    items: list[SkelItem] = []
+    refs: list[Ref] = []
+    mi = 0
+    toks = list(sent)
+    i = 0
+    last_antecedent: int | None = None
+    anaphora = sorted(cues()["group_anaphora"], key=len, reverse=True)
+    while i < len(toks):
+        tok = toks[i]
+        while mi < len(sent_mentions) and sent_mentions[mi][1] <= tok.idx:
+            mi += 1
+        if mi < len(sent_mentions) and sent_mentions[mi][0] <= tok.idx < sent_mentions[mi][1]:
+            s, e, ent, typ, kind = sent_mentions[mi]
+            refs.append(Ref(ent, typ, kind, False, s, e))
+            items.append(SkelItem(f"⟦{TYPE_LETTER[typ]}{len(refs) - 1}⟧", s, e, len(refs) - 1))
+            while i < len(toks) and toks[i].idx < e:
+                i += 1
+            mi += 1
+            if i < len(toks) and toks[i].text in ("'s", "’s", "'", "’"):
+                items.append(SkelItem("'s", toks[i].idx, toks[i].idx + len(toks[i].text), None))
+                i += 1
+            continue
+        low = tok.text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+        if tok.is_space or not low.strip():
+            i += 1
+            continue
+        # group anaphora: "the group", "the newly formed group" -> salient ORG
+        matched = False
+        if low in ("the", "that", "this"):
+            rest = " ".join(t.text.lower() for t in toks[i:i + 4])
+            for phrase in anaphora:
+                if rest.startswith(phrase + " ") or rest == phrase:
+                    n_words = len(phrase.split())
+                    n_tok = 0
+                    consumed = ""
+                    while n_tok < len(toks) - i and len(consumed.split()) < n_words:
+                        consumed = (consumed + " " + toks[i + n_tok].text.lower()).strip()
+                        n_tok += 1
+                    ent = state.get("org")
+                    if ent is not None and not _next_is_name(toks, i + n_tok, sent_mentions):
+                        refs.append(Ref(ent[0], "ORG", ent[1], True, tok.idx, toks[i + n_tok - 1].idx + len(toks[i + n_tok - 1].text)))
+                        items.append(SkelItem(f"⟦O{len(refs) - 1}r⟧", tok.idx, refs[-1].end, len(refs) - 1))
+                        i += n_tok
+                        matched = True
+                    break
+        if matched:
+            continue
+        ref = _pronoun_ref(low, tok, items, refs, state, last_antecedent)
+        if ref is not None:
+            refs.append(Ref(ref[0], ref[1], ref[2], True, tok.idx, tok.idx + len(tok.text)))
+            letter = TYPE_LETTER[ref[1]]
+            items.append(SkelItem(f"⟦{letter}{len(refs) - 1}r⟧", tok.idx, tok.idx + len(tok.text), len(refs) - 1))
+            if low in ("its", "their", "his", "her"):
+                items.append(SkelItem("'s", tok.idx, tok.idx, None))
+            if low in ("which", "who"):
+                last_antecedent = len(refs) - 1
+            i += 1
+            continue
+        items.append(SkelItem(low, tok.idx, tok.idx + len(tok.text), None))
+        i += 1
+    # "⟦O1⟧ ( ⟦O2⟧ )" where both are one actor: keep one placeholder
+    out: list[SkelItem] = []
+    k = 0
+    while k < len(items):
+        it = items[k]
+        if (it.ref is not None and k + 3 < len(items) and items[k + 1].text == "(" and items[k + 2].ref is not None
+                and items[k + 3].text == ")" and refs[items[k + 2].ref].entity == refs[it.ref].entity):
+            out.append(it)
+            k += 4
+            continue
+        out.append(it)
+        k += 1
+    return " ".join(x.text for x in out), out, refs
+
+
+def _next_is_name(toks, j, sent_mentions) -> bool:
+    if j >= len(toks):
+        return False
+    return any(s <= toks[j].idx < e for s, e, *_ in sent_mentions)
+
+
+def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
+    """Resolve it/its/they/their/he/his and relative which/who to an actor."""
+    if low in ("it", "its", "they", "their", "itself"):
+        if tok.dep_ not in ("nsubj", "nsubjpass", "poss", "dobj", "pobj") and low not in ("its", "their"):
+            return None
+        for r in reversed(refs):
+            if r.type == "ORG" and r.kind not in ("state_force", "media", "state", "international", "think_tank"):
+                return (r.entity, "ORG", r.kind)
+        ent = state.get("org")
+        return (ent[0], "ORG", ent[1]) if ent else None
+    if low in ("he", "his", "him", "himself"):
+        if low == "he" and tok.dep_ not in ("nsubj", "nsubjpass"):
+            return None
+        for r in reversed(refs):
+            if r.type == "PERSON":
+                return (r.entity, "PERSON", r.kind)
+        ent = state.get("person")
+        return (ent[0], "PERSON", ent[1]) if ent else None
+    if low in ("which", "who"):
+        prev = items[-1].text if items else ""
+        if prev == "and" and last_antecedent is not None:
+            r = refs[last_antecedent]
+            return (r.entity, r.type, r.kind)
+        if prev == "," or (items and items[-1].ref is not None):
+            # the nearest actor before the comma, skipping places ("X in Tunisia, which")
+            for it in reversed(items[-8:]):
+                if it.ref is not None and refs[it.ref].type in ("ORG", "PERSON"):
+                    r = refs[it.ref]
+                    if low == "who" and r.type != "PERSON":
+                        continue
+                    return (r.entity, r.type, r.kind)
+        return None
+    return None
+
+
+@dataclass
+class Match:
+    relation: str
+    subjects: list[Ref]
+    objects: list[Ref]
+    conf: float
+    span: tuple[int, int]       # skeleton char span of the match
+    source: str
+
+
+def _refs_in(text: str, allowed: set[str], refs: list[Ref], as_list: bool) -> list[Ref]:
+    found = []
+    toks = text.split(" ")
+    if not as_list:
+        m = PLACEHOLDER.search(text)
+        if m and m.group(1) in allowed:
+            return [refs[int(m.group(2))]]
+        return []
+    leading = 0
+    seen_any = False
+    for t in toks:
+        m = PLACEHOLDER.fullmatch(t)
+        if m:
+            seen_any = True
+            if m.group(1) in allowed:
+                found.append((refs[int(m.group(2))], t))
+            else:
+                found.append((None, t))
+            continue
+        if t in LIST_FILLER or t in _leader_words():
+            continue
+        if not seen_any and leading < 4:
+            leading += 1
+            continue
+        break
+    # drop ORGs that only qualify a following leader ("Taliban leader Mullah X")
+    out = []
+    tokens_after = {}
+    joined = " ".join(toks)
+    for idx, (r, t) in enumerate(found):
+        if r is None:
+            continue
+        if r.type == "ORG" and "P" in allowed:
+            pos = joined.find(t)
+            after = joined[pos + len(t):pos + len(t) + 60]
+            before = joined[max(0, pos - 30):pos]
+            if re.match(r"^ (?:'s )?(?:[a-z\-]+ ){0,2}" + _leader_alt() + r" ,? ⟦P\d+r?⟧", after):
+                continue
+            if re.search(_leader_alt() + r" (?:of )?(?:the )?$", before) and re.match(r"^ ,? ⟦P\d+r?⟧", after):
+                continue
+        out.append(r)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _leader_words() -> frozenset:
+    return frozenset(w for w in relation_spec()["cues"]["LEADER"] if " " not in w)
+
+
+@lru_cache(maxsize=1)
+def _leader_alt() -> str:
+    return _cue_alt(relation_spec()["cues"]["LEADER"])
+
+
+def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
+    out = []
+    for p in patterns():
+        for m in p.rx.finditer(skel, overlapped=True):
+            groups = m.groupdict()
+            subs: list[Ref] = []
+            objs: list[Ref] = []
+            for g, val in groups.items():
+                if val is None:
+                    continue
+                if g == "s":
+                    subs = _refs_in(val, ALLOWED[p.s], refs, "s" in p.lists)
+                elif g in ("o", "o2"):
+                    objs += _refs_in(val, ALLOWED[p.o], refs, g in p.lists)
+            if "o2" in groups and groups["o2"] and p.relation == "merged_into":
+                # "A merged with B to form C": B merged too
+                subs += _refs_in(groups["o2"], ALLOWED[p.s], refs, True)
+                objs = _refs_in(groups["o"], ALLOWED[p.o], refs, False)
+            if subs and objs:
+                out.append(Match(p.relation, subs, objs, p.conf, (m.start(), m.end()), p.source))
+    return out
