@@ -1,0 +1,512 @@
+"""Command line: ``allegiance extract | ingest | actors | show | facts | eval | demo``.
+
+Thin on purpose: the work is in ``allegiance.pipeline`` and ``allegiance.store``; this
+module parses options and renders results. Article text is hostile, so nothing from the
+store is ever rendered as Rich markup."""
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from allegiance.records import RELATIONS, IngestError
+
+DB_ENV = "ALLEGIANCE_DB"
+DEFAULT_DB = "allegiance.duckdb"
+ALLEGIANCE_RELATIONS = ("pledged_allegiance_to", "defected_from", "merged_into", "joined")
+
+app = typer.Typer(
+    name="allegiance",
+    help="Turn news about militant organizations into an evidence-backed actor graph.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False}
+
+DbOption = typer.Option(DEFAULT_DB, "--db", envvar=DB_ENV, help="DuckDB store file.", show_default=True)
+
+
+# -- plumbing ----------------------------------------------------------------------------
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _line(msg: str) -> None:
+    """One plain line on stderr (errors and warnings: never markup, never wrapped)."""
+    print(msg.replace("\n", " ").replace("\r", " "), file=sys.stderr, flush=True)
+
+
+def _debug() -> bool:
+    return _state["debug"] or os.environ.get("ALLEGIANCE_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def _guarded(fn: Callable) -> Callable:
+    """Turn failures into one line and an exit code: 2 for a locked store, 1 otherwise.
+    ``--debug`` / ALLEGIANCE_DEBUG=1 lets the traceback through."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from allegiance.store import StoreError, StoreLockedError
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except StoreLockedError as exc:
+            if _debug():
+                raise
+            _line(f"error: {exc}")
+            raise typer.Exit(2) from None
+        except StoreError as exc:
+            if _debug():
+                raise
+            _line(f"error: {exc}")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _line("error: interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if _debug():
+                raise
+            _line(f"error: {type(exc).__name__}: {exc}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _open_store(db: str | Path, read_only: bool):
+    from allegiance.store import Store
+
+    return Store(db, read_only=read_only)
+
+
+def _t(value: Any) -> Text:
+    """Data as literal text (no markup)."""
+    return Text("" if value is None else str(value))
+
+
+def _fmt_conf(value: Any) -> str:
+    return "" if value is None else f"{float(value):.2f}"
+
+
+@app.callback()
+def main(
+    debug: bool = typer.Option(
+        False, "--debug", envvar="ALLEGIANCE_DEBUG", help="Show tracebacks on errors."
+    ),
+) -> None:
+    """Turn news about militant organizations into an evidence-backed actor graph."""
+    _state["debug"] = debug
+
+
+# -- extract ------------------------------------------------------------------------------
+@app.command()
+@_guarded
+def extract(
+    paths: list[str] = typer.Argument(..., help="Files or folders ('-' for stdin)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write JSON Lines here."),
+) -> None:
+    """Extract entities and facts: one JSON object per document (JSON Lines)."""
+    from allegiance.pipeline import extract_paths
+
+    failed = 0
+    fh = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for item in extract_paths(paths):
+            if isinstance(item, IngestError):
+                failed += 1
+                _line(f"error: {item.source}: {item.message}")
+                continue
+            for warning in item.document.warnings:
+                _line(f"warning: {item.document.doc_id}: {warning}")
+            fh.write(json.dumps(item.to_schema(), ensure_ascii=False) + "\n")
+            fh.flush()
+    finally:
+        if output:
+            fh.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- ingest -------------------------------------------------------------------------------
+def _ingest(store, paths: Iterable[str]) -> dict[str, int]:
+    """Run the pipeline into the store with a progress display on stderr."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from allegiance.pipeline import extract_paths
+
+    tally = dict(added=0, unchanged=0, replaced=0, failed=0, actors_added=0, facts_added=0)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("ingesting"),
+        BarColumn(),
+        TextColumn("{task.completed} documents"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=_err(),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("", total=None)
+        for item in extract_paths(paths):
+            if isinstance(item, IngestError):
+                tally["failed"] += 1
+                progress.console.print(_t(f"error: {item.source}: {item.message}"), soft_wrap=True)
+                progress.advance(task)
+                continue
+            name = item.document.doc_id
+            progress.update(task, description=name[-40:])
+            for warning in item.document.warnings:
+                progress.console.print(_t(f"warning: {name}: {warning}"), soft_wrap=True)
+            try:
+                result = store.add_extraction(item)
+            except Exception as exc:
+                if _debug():
+                    raise
+                tally["failed"] += 1
+                progress.console.print(
+                    _t(f"error: {item.document.source}: could not store: {type(exc).__name__}: {exc}"),
+                    soft_wrap=True,
+                )
+            else:
+                tally[result.status] += 1
+                tally["actors_added"] += result.actors_added
+                tally["facts_added"] += result.facts_added
+            progress.advance(task)
+    return tally
+
+
+def _print_summary(console: Console, tally: dict[str, int], counts: dict[str, int], db: str | Path) -> None:
+    console.print(
+        _t(
+            f"documents: {tally['added']} added, {tally['unchanged']} unchanged, "
+            f"{tally['replaced']} replaced, {tally['failed']} failed"
+        )
+    )
+    console.print(_t(f"actors added: {tally['actors_added']}, facts added: {tally['facts_added']}"))
+    console.print(
+        _t(
+            f"store {db}: {counts['documents']} documents, {counts['actors']} actors, "
+            f"{counts['aliases']} aliases, {counts['mentions']} mentions, {counts['facts']} facts"
+        ),
+        soft_wrap=True,
+    )
+
+
+@app.command()
+@_guarded
+def ingest(
+    paths: list[str] = typer.Argument(..., help="Files or folders ('-' for stdin)."),
+    db: str = DbOption,
+) -> None:
+    """Extract documents and add them to the store (re-ingesting is safe)."""
+    with _open_store(db, read_only=False) as store:
+        tally = _ingest(store, paths)
+        _print_summary(_out(), tally, store.counts(), db)
+    if tally["failed"]:
+        raise typer.Exit(1)
+
+
+# -- actors -------------------------------------------------------------------------------
+def _actors_table(rows: list[dict], title: str | None = None) -> Table:
+    table = Table(title=title)
+    table.add_column("actor")
+    table.add_column("id")
+    table.add_column("type")
+    table.add_column("mentions", justify="right")
+    table.add_column("documents", justify="right")
+    for r in rows:
+        table.add_row(_t(r["name"]), _t(r["id"]), _t(r["type"]), _t(r["mentions"]), _t(r["documents"]))
+    return table
+
+
+@app.command()
+@_guarded
+def actors(
+    db: str = DbOption,
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="Show at most N actors."),
+    type: Optional[str] = typer.Option(None, "--type", "-t", help="ORG, PERSON or PLACE."),
+) -> None:
+    """List actors, most mentioned first."""
+    if type and type.upper() not in ("ORG", "PERSON", "PLACE"):
+        raise typer.BadParameter("must be ORG, PERSON or PLACE", param_hint="--type")
+    with _open_store(db, read_only=True) as store:
+        rows = store.actors(limit=limit, type=type)
+    console = _out()
+    if not rows:
+        console.print(_t("no actors in the store yet: run `allegiance ingest PATH...`"))
+        return
+    console.print(_actors_table(rows))
+
+
+# -- show ---------------------------------------------------------------------------------
+def _fact_line(f: dict, subject: str, obj: str) -> Text:
+    line = Text("  ")
+    line.append(f"{subject} → {obj}", style="bold")
+    if f.get("date"):
+        src = " (published)" if f.get("date_source") == "published" else ""
+        line.append(f"  {f['date']}{src}")
+    doc = f.get("doc_id") or ""
+    if f.get("title"):
+        doc = f"{doc} “{f['title']}”"
+    if doc:
+        line.append(f"  [{doc}]", style="cyan")
+    if f.get("attributed_to"):
+        line.append(f"  according to {f['attributed_to']}", style="italic")
+    if f.get("hedged"):
+        line.append("  (hedged)", style="yellow")
+    if f.get("confidence") is not None:
+        line.append(f"  conf {_fmt_conf(f['confidence'])}", style="dim")
+    return line
+
+
+def _evidence_line(evidence: str | None) -> Text:
+    ev = " ".join((evidence or "").split())
+    return Text(f"      “{ev}”", style="dim") if ev else Text("")
+
+
+@app.command()
+@_guarded
+def show(
+    name: str = typer.Argument(..., help="Actor id, name or any alias."),
+    db: str = DbOption,
+) -> None:
+    """Everything about one actor: aliases and relations with evidence."""
+    with _open_store(db, read_only=True) as store:
+        matches = store.find_actors(name)
+        if not matches:
+            _line(f"error: no actor matches {name!r} in {db} (try `allegiance actors`)")
+            raise typer.Exit(1)
+        card = store.actor_card(matches[0]["id"])
+    console = _out()
+    a = card["actor"]
+    head = Text(a["name"], style="bold")
+    head.append(f"  id={a['id']}  type={a['type']}")
+    if a.get("kind"):
+        head.append(f"  kind={a['kind']}")
+    console.print(head, soft_wrap=True)
+    best = matches[0]
+    if best["match"] in ("fuzzy", "partial"):
+        console.print(_t(f"(closest match for {name!r}: {best['matched']!r}, score {best['score']})"))
+    console.print(_t(f"mentions: {a['mentions']} in {a['documents']} documents"))
+    aliases = ", ".join(f"{al['alias']} ({al['count']})" for al in card["aliases"])
+    console.print(_t(f"aliases: {aliases or '-'}"), soft_wrap=True)
+    if len(matches) > 1:
+        others = "; ".join(f"{m['name']} ({m['id']}, {m['type']})" for m in matches[1:6])
+        more = f" and {len(matches) - 6} more" if len(matches) > 6 else ""
+        console.print(_t(f"other matches: {others}{more}"), soft_wrap=True)
+    if not card["relations"]:
+        console.print(_t("no relations recorded"))
+        return
+    for relation in sorted(card["relations"], key=lambda r: RELATIONS.index(r) if r in RELATIONS else 99):
+        items = card["relations"][relation]
+        console.print()
+        console.print(Text(f"{relation} ({len(items)})", style="bold magenta"))
+        for f in items:
+            subject, obj = (a["name"], f["other_name"]) if f["direction"] == "out" else (f["other_name"], a["name"])
+            console.print(_fact_line(f, subject, obj), soft_wrap=True)
+            console.print(_evidence_line(f["evidence"]), soft_wrap=True)
+
+
+# -- facts --------------------------------------------------------------------------------
+FACT_COLUMNS = [
+    "date", "date_source", "subject", "subject_id", "relation", "object", "object_id",
+    "confidence", "hedged", "attributed_to", "doc_id", "title", "evidence", "start", "end",
+    "attributes", "id",
+]
+
+
+def _check_relation(relation: str | None) -> None:
+    if relation and relation not in RELATIONS:
+        raise typer.BadParameter(f"unknown relation {relation!r}; one of: {', '.join(RELATIONS)}", param_hint="--relation")
+
+
+def _check_date(value: str | None, hint: str) -> None:
+    from allegiance.store.queries import check_date
+
+    if value:
+        try:
+            check_date(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint=hint) from None
+
+
+def _facts_table(rows: list[dict], title: str | None = None) -> Table:
+    """Four columns so it stays readable at 80 characters: date, the fact (subject /
+    relation / object), where it comes from (document, confidence, flags), evidence."""
+    table = Table(title=title, show_lines=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("fact", ratio=2)
+    table.add_column("source", ratio=1)
+    table.add_column("evidence", ratio=3)
+    for f in rows:
+        fact = Text(str(f["subject"]), style="bold")
+        fact.append(f"\n{f['relation']}", style="magenta")
+        fact.append(f"\n{f['object']}", style="bold")
+        src = Text(str(f.get("doc_id") or ""))
+        src.append(f"\nconf {_fmt_conf(f.get('confidence'))}", style="dim")
+        if f.get("hedged"):
+            src.append("\nhedged", style="yellow")
+        if f.get("attributed_to"):
+            src.append(f"\nvia {f['attributed_to']}", style="italic")
+        table.add_row(_t(f.get("date") or ""), fact, src, _t(" ".join((f.get("evidence") or "").split())))
+    return table
+
+
+def _jsonable(f: dict) -> dict:
+    return {k: f.get(k) for k in FACT_COLUMNS}
+
+
+@app.command()
+@_guarded
+def facts(
+    db: str = DbOption,
+    actor: Optional[str] = typer.Option(None, "--actor", "-a", help="Either end (id, name or alias)."),
+    relation: Optional[str] = typer.Option(None, "--relation", "-r", help=f"One of: {', '.join(RELATIONS)}."),
+    since: Optional[str] = typer.Option(None, "--since", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    until: Optional[str] = typer.Option(None, "--until", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    source: Optional[str] = typer.Option(None, "--source", "-s", help="Substring of doc id, path or title."),
+    no_hedged: bool = typer.Option(False, "--no-hedged", help="Leave out hedged facts."),
+    format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1),
+) -> None:
+    """Query facts by actor, relation, date range and source."""
+    fmt = format.lower()
+    if fmt not in ("table", "json", "csv"):
+        raise typer.BadParameter("must be table, json or csv", param_hint="--format")
+    _check_relation(relation)
+    _check_date(since, "--since")
+    _check_date(until, "--until")
+    with _open_store(db, read_only=True) as store:
+        rows = store.facts(
+            actor=actor, relation=relation, since=since, until=until, source=source,
+            include_hedged=not no_hedged, limit=limit,
+        )
+    if fmt == "json":
+        sys.stdout.write(json.dumps([_jsonable(f) for f in rows], ensure_ascii=False, indent=2, default=str) + "\n")
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(FACT_COLUMNS)
+        for f in rows:
+            rec = _jsonable(f)
+            rec["attributes"] = json.dumps(rec["attributes"] or {}, ensure_ascii=False)
+            writer.writerow(["" if rec[c] is None else rec[c] for c in FACT_COLUMNS])
+        sys.stdout.write(buf.getvalue())
+    else:
+        console = _out()
+        if not rows:
+            console.print(_t("no facts match"))
+            return
+        console.print(_facts_table(rows))
+        console.print(_t(f"{len(rows)} facts"))
+
+
+# -- eval ---------------------------------------------------------------------------------
+@app.command("eval")
+@_guarded
+def eval_(
+    paths: list[str] = typer.Argument(..., help="Files or folders to extract."),
+    gold: Path = typer.Option(..., "--gold", help="Gold JSON Lines file."),
+    errors: bool = typer.Option(False, "--errors", help="List misses and false positives."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Score the extractor against gold annotations."""
+    from allegiance.eval.report import render_report, report_to_dict
+    from allegiance.eval.scoring import load_gold, score_corpus
+    from allegiance.pipeline import extract_paths
+
+    gold_docs = load_gold(gold)
+    preds, failed = [], 0
+    for item in extract_paths(paths):
+        if isinstance(item, IngestError):
+            failed += 1
+            _line(f"error: {item.source}: {item.message}")
+            continue
+        preds.append(item.to_schema())
+    report = score_corpus(gold_docs, preds)
+    if as_json:
+        sys.stdout.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        render_report(report, _out(), errors=errors)
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- demo ---------------------------------------------------------------------------------
+def example_corpus() -> Path:
+    import allegiance
+
+    return Path(allegiance.__file__).resolve().parents[1] / "examples" / "corpus"
+
+
+@app.command()
+@_guarded
+def demo(db: str = DbOption) -> None:
+    """Ingest the bundled example corpus and show what it holds."""
+    from allegiance.store import StoreError
+
+    corpus = example_corpus()
+    if not corpus.is_dir():
+        raise StoreError(
+            f"example corpus not found at {corpus} (the demo needs a source checkout with examples/corpus/)"
+        )
+    console = _out()
+    with _open_store(db, read_only=False) as store:
+        tally = _ingest(store, [str(corpus)])
+        counts = store.counts()
+        _print_summary(console, tally, counts, db)
+        top = store.actors(limit=10)
+        leaders = store.facts(relation="leader_of", limit=20)
+        shifts = [f for rel in ALLEGIANCE_RELATIONS for f in store.facts(relation=rel)]
+    shifts.sort(key=lambda f: (f.get("date") or "9999", f["doc_id"], f.get("start") or 0))
+    console.print()
+    if top:
+        console.print(_actors_table(top, title="Top actors"))
+    console.print()
+    console.print(Text("Who leads whom", style="bold"))
+    if not leaders:
+        console.print(_t("  (no leadership facts)"))
+    for f in leaders:
+        console.print(_fact_line(f, f["subject"], f["object"]), soft_wrap=True)
+    console.print()
+    console.print(Text("Allegiance, defection, mergers", style="bold"))
+    if not shifts:
+        console.print(_t("  (no allegiance facts)"))
+    for f in shifts[:30]:
+        line = _fact_line(f, f["subject"], f["object"])
+        line.append(f"  {f['relation']}", style="magenta")
+        console.print(line, soft_wrap=True)
+        console.print(_evidence_line(f["evidence"]), soft_wrap=True)
+    db_opt = "" if str(db) == DEFAULT_DB else f" --db {db}"
+    example = top[0]["name"] if top else "AQIM"
+    console.print()
+    console.print(Text("Next, try:", style="bold"))
+    for cmd in (
+        f"allegiance show AQIM{db_opt}",
+        f"allegiance show {json.dumps(example) if ' ' in example else example}{db_opt}",
+        f"allegiance actors --type PERSON{db_opt}",
+        f"allegiance facts --relation pledged_allegiance_to{db_opt}",
+        f"allegiance facts --actor AQIM --since 2013 --format csv{db_opt}",
+    ):
+        console.print(_t(f"  {cmd}"), soft_wrap=True)
+
+
+def run() -> None:  # pragma: no cover - console entry helper
+    app(prog_name="allegiance")

@@ -1,0 +1,277 @@
+"""Read queries over the store. Each takes a DuckDB connection; all are parameterised."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from allegiance.resolve.names import match_key
+
+FUZZY_THRESHOLD = 90
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _rows(con, sql: str, params: list[Any] | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def counts(con) -> dict[str, int]:
+    out = {}
+    for table in ("documents", "actors", "aliases", "mentions", "facts"):
+        out[table] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    return out
+
+
+def documents(con) -> list[dict]:
+    return _rows(
+        con,
+        "SELECT id, doc_id, title, published, source, language, extractor_version, ingested_at, "
+        "(SELECT count(*) FROM facts f WHERE f.document_id = d.id) AS facts "
+        "FROM documents d ORDER BY doc_id",
+    )
+
+
+_ACTOR_STATS = """
+    SELECT a.id, a.name, a.type, a.kind, a.gazetteer_id,
+           CAST(coalesce(s.mentions, 0) AS INTEGER) AS mentions,
+           CAST(coalesce(s.documents, 0) AS INTEGER) AS documents
+    FROM actors a
+    LEFT JOIN (
+        SELECT actor_id, sum(mention_count) AS mentions, count(DISTINCT document_id) AS documents
+        FROM document_actors GROUP BY actor_id
+    ) s ON s.actor_id = a.id
+"""
+
+
+def actors(con, limit: int | None = None, type: str | None = None) -> list[dict]:
+    sql = _ACTOR_STATS
+    params: list[Any] = []
+    if type:
+        sql += " WHERE a.type = ?"
+        params.append(type.upper())
+    sql += " ORDER BY mentions DESC, documents DESC, a.name, a.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return _rows(con, sql, params)
+
+
+def get_actor(con, actor_id: str) -> dict | None:
+    rows = _rows(con, _ACTOR_STATS + " WHERE a.id = ?", [actor_id])
+    return rows[0] if rows else None
+
+
+def find_actors(con, name: str, type: str | None = None) -> list[dict]:
+    """Actors a user-typed name may mean, best first.
+
+    1. the actor id itself (case-insensitive; ids of merged actors redirect);
+    2. actors with an alias whose match key equals the name's (canonical-name match first,
+       then most-seen);
+    3. only when nothing matched exactly: aliases within rapidfuzz ratio >= 90;
+    4. only when still nothing: aliases containing the name's words (``Baghdadi`` finds
+       ``Abu Bakr al-Baghdadi``), most-seen first.
+    Each result carries ``match`` ('id' | 'alias' | 'fuzzy' | 'partial'), ``score`` and
+    ``matched`` (the alias that matched)."""
+    name = (name or "").strip()
+    if not name:
+        return []
+    found: dict[str, dict] = {}
+
+    def add(actor_id: str, match: str, score: float, matched: str | None) -> None:
+        if actor_id in found:
+            return
+        a = get_actor(con, actor_id)
+        if a is None or (type and a["type"] != type.upper()):
+            return
+        a.update(match=match, score=round(float(score), 1), matched=matched)
+        found[actor_id] = a
+
+    row = con.execute("SELECT id FROM actors WHERE lower(id) = lower(?)", [name]).fetchone()
+    if row is None:
+        row = con.execute(
+            "SELECT new_id FROM actor_redirects WHERE lower(old_id) = lower(?)", [name]
+        ).fetchone()
+    if row is not None:
+        add(row[0], "id", 100, name)
+
+    key = match_key(name)
+    if key:
+        rows = con.execute(
+            "SELECT al.actor_id, sum(al.count) AS n, any_value(a.name) AS name "
+            "FROM aliases al JOIN actors a ON a.id = al.actor_id WHERE al.norm = ? "
+            "GROUP BY al.actor_id",
+            [key],
+        ).fetchall()
+        ranked = sorted(rows, key=lambda r: (match_key(r[2]) != key, -int(r[1] or 0), r[0]))
+        for r in ranked:
+            add(r[0], "alias", 100, name)
+
+    if not found and key:
+        from rapidfuzz import fuzz, process
+
+        norms = [r[0] for r in con.execute("SELECT DISTINCT norm FROM aliases").fetchall()]
+        hits = process.extract(key, norms, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD, limit=20)
+        by_norm = {norm: score for norm, score, _ in hits}
+        if by_norm:
+            placeholders = ", ".join("?" for _ in by_norm)
+            rows = con.execute(
+                f"SELECT actor_id, norm, alias, count FROM aliases WHERE norm IN ({placeholders})",
+                list(by_norm),
+            ).fetchall()
+            ranked = sorted(rows, key=lambda r: (-by_norm[r[1]], -int(r[3] or 0), r[0]))
+            for actor_id, norm, alias, _ in ranked:
+                add(actor_id, "fuzzy", by_norm[norm], alias)
+    if not found and key:
+        rows = con.execute(
+            "SELECT al.actor_id, any_value(al.alias), sum(al.count) AS n FROM aliases al "
+            "WHERE contains(' ' || al.norm || ' ', ?) GROUP BY al.actor_id "
+            "ORDER BY n DESC, al.actor_id LIMIT 20",
+            [f" {key} "],
+        ).fetchall()
+        for actor_id, alias, _ in rows:
+            add(actor_id, "partial", 80, alias)
+    return list(found.values())
+
+
+def resolve_actor_ids(con, name: str) -> list[str]:
+    """Ids a name filter stands for: every exact (id / alias) match, else the best fuzzy one."""
+    matches = find_actors(con, name)
+    exact = [m["id"] for m in matches if m["match"] in ("id", "alias")]
+    if exact:
+        return exact
+    return [matches[0]["id"]] if matches else []
+
+
+def aliases(con, actor_id: str) -> list[dict]:
+    return _rows(
+        con,
+        "SELECT alias, norm, count FROM aliases WHERE actor_id = ? ORDER BY count DESC, alias",
+        [actor_id],
+    )
+
+
+_FACT_SELECT = """
+    SELECT f.id, f.relation,
+           f.subject_id, s.name AS subject, s.type AS subject_type,
+           f.object_id, o.name AS object, o.type AS object_type,
+           f.date, f.date_source, f.evidence, f."start", f."end",
+           f.confidence, f.hedged, f.attributed_to, f.attributes, f.rule, f.extractor_version,
+           d.doc_id, d.title, d.source, d.published
+    FROM facts f
+    JOIN actors s ON s.id = f.subject_id
+    JOIN actors o ON o.id = f.object_id
+    JOIN documents d ON d.id = f.document_id
+"""
+_FACT_ORDER = " ORDER BY f.date NULLS LAST, d.doc_id, f.\"start\", f.relation, f.id"
+
+
+def _fact_row(r: dict) -> dict:
+    attrs = r.get("attributes")
+    if isinstance(attrs, str):
+        try:
+            r["attributes"] = json.loads(attrs)
+        except ValueError:
+            r["attributes"] = {}
+    elif attrs is None:
+        r["attributes"] = {}
+    return r
+
+
+def check_date(value: str) -> str:
+    value = value.strip()
+    if not _DATE.match(value):
+        raise ValueError(f"bad date {value!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    return value
+
+
+def facts(
+    con,
+    actor: str | None = None,
+    relation: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    source: str | None = None,
+    include_hedged: bool = True,
+    limit: int | None = None,
+) -> list[dict]:
+    """Facts filtered by actor (either end, any alias), relation, date range, source.
+
+    Dates are partial ISO strings; ``since``/``until`` compare on the common prefix, so
+    ``until=2014`` keeps 2014-12-31 and ``since=2014-06`` keeps a fact dated just 2014.
+    Facts without a date are dropped when a date bound is given."""
+    where: list[str] = []
+    params: list[Any] = []
+    if actor:
+        ids = resolve_actor_ids(con, actor)
+        if not ids:
+            return []
+        ph = ", ".join("?" for _ in ids)
+        where.append(f"(f.subject_id IN ({ph}) OR f.object_id IN ({ph}))")
+        params += ids + ids
+    if relation:
+        where.append("f.relation = ?")
+        params.append(relation.strip())
+    for bound, op in ((since, ">="), (until, "<=")):
+        if bound:
+            b = check_date(bound)
+            where.append(
+                f"f.date IS NOT NULL AND substr(f.date, 1, least(length(f.date), length(?))) {op} "
+                f"substr(?, 1, least(length(f.date), length(?)))"
+            )
+            params += [b, b, b]
+    if source:
+        where.append(
+            "(contains(lower(d.doc_id), lower(?)) OR contains(lower(coalesce(d.source, '')), lower(?)) "
+            "OR contains(lower(coalesce(d.title, '')), lower(?)))"
+        )
+        params += [source, source, source]
+    if not include_hedged:
+        where.append("NOT coalesce(f.hedged, false)")
+    sql = _FACT_SELECT + (" WHERE " + " AND ".join(where) if where else "") + _FACT_ORDER
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [_fact_row(r) for r in _rows(con, sql, params)]
+
+
+def actor_card(con, actor_id: str) -> dict | None:
+    """Everything about one actor: the actor, its aliases, and its relations in both
+    directions grouped by relation type (each with the other end, date, evidence and
+    the source document)."""
+    actor = get_actor(con, actor_id)
+    if actor is None:
+        row = con.execute("SELECT new_id FROM actor_redirects WHERE old_id = ?", [actor_id]).fetchone()
+        if row is None:
+            return None
+        actor = get_actor(con, row[0])
+        if actor is None:
+            return None
+    aid = actor["id"]
+    rows = [
+        _fact_row(r)
+        for r in _rows(con, _FACT_SELECT + " WHERE f.subject_id = ? OR f.object_id = ?" + _FACT_ORDER, [aid, aid])
+    ]
+    relations: dict[str, list[dict]] = {}
+    for r in rows:
+        outgoing = r["subject_id"] == aid
+        relations.setdefault(r["relation"], []).append(
+            {
+                "fact_id": r["id"],
+                "direction": "out" if outgoing else "in",
+                "other_id": r["object_id"] if outgoing else r["subject_id"],
+                "other_name": r["object"] if outgoing else r["subject"],
+                "other_type": r["object_type"] if outgoing else r["subject_type"],
+                "date": r["date"],
+                "date_source": r["date_source"],
+                "evidence": r["evidence"],
+                "doc_id": r["doc_id"],
+                "title": r["title"],
+                "attributed_to": r["attributed_to"],
+                "hedged": bool(r["hedged"]),
+                "confidence": r["confidence"],
+                "attributes": r["attributes"],
+            }
+        )
+    return {"actor": actor, "aliases": aliases(con, aid), "relations": relations}
