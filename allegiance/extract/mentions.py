@@ -15,7 +15,9 @@ from allegiance.resolve.gazetteer import GazEntry, Gazetteer, load_gazetteer
 from allegiance.resolve.names import match_key
 
 MAX_SPAN_TOKENS = 10
-ARTICLES = {"al", "el", "an", "ad", "ar", "as", "ash", "at", "az"}
+ARTICLES = {"al", "el"}
+# Arabic sun-letter articles that are also English words: only with a hyphen ("as-Sahab")
+HYPHEN_ARTICLES = {"ad", "an", "ar", "as", "ash", "at", "az"}
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 
 
@@ -94,7 +96,11 @@ def _startable(tok) -> bool:
         return False
     if t[0].isupper():
         return True
-    return t.lower() in ARTICLES
+    low = t.lower()
+    if low in ARTICLES:
+        return True
+    nxt = tok.nbor(1) if tok.i + 1 < len(tok.doc) else None
+    return low in HYPHEN_ARTICLES and nxt is not None and nxt.text == "-"
 
 
 def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:

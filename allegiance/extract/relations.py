@@ -82,7 +82,8 @@ def patterns() -> list[Pattern]:
 
     out = []
     for p in spec["patterns"]:
-        body = expand(p["pattern"])
+        # skeleton tokens are single-space separated: "x ,? y" means "x y" or "x , y"
+        body = expand(re.sub(r" ,\? ", " (?:, )?", p["pattern"]))
         rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
         out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"]))
     return out
