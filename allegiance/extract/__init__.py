@@ -45,6 +45,9 @@ SIGNATURES = {
 # Non-combatant organisations (media, think tanks) are not subjects of these
 ARMED_ONLY = {"attacked", "active_in", "recruits_in", "rival_of", "allied_with", "merged_into", "pledged_allegiance_to"}
 NON_ARMED_KINDS = {"media", "think_tank", "international"}
+# State forces are where they are by definition; "based in" is not news about them
+PLACE_RELATIONS = {"active_in", "recruits_in"}
+STATE_KINDS = {"state_force", "state"}
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
@@ -149,6 +152,8 @@ def extract_document(document: Document, nlp=None) -> Extraction:
     )
     facts: dict[tuple, Fact] = {}
     state: dict = {}
+    gz_ids = {r: next((c.entry.id for c in by_root[r] if c.entry is not None), None) for r in by_root}
+    parents = {r: next((c.entry.parent for c in by_root[r] if c.entry is not None), None) for r in by_root}
     carried_attr = None
     pending_merge: list | None = None
     for off, sdoc in parsed:
@@ -172,7 +177,7 @@ def extract_document(document: Document, nlp=None) -> Extraction:
                 for s in m.subjects:
                     for o in m.objects:
                         _add_fact(facts, m.relation, s, o, m.conf, hedge, attr, date, evidence, raw_start, raw_end,
-                                  m.source, sent, refs, off, document)
+                                  m.source, sent, refs, off, document, m.requires_parent, parents, gz_ids)
             # descriptive references carry their possessor: "al-Qaeda's North African branch"
             for c, r in zip(cands, roots):
                 if c.parent is not None and s0 <= c.start < s1:
@@ -221,12 +226,11 @@ def _root_of(c: Cand, cands, roots):
 
 
 def _update_salience(state: dict, refs) -> None:
-    for r in refs:
-        if r.pronoun:
-            continue
-        if r.type == "ORG" and r.kind not in ("state_force", "media", "state", "international", "think_tank"):
-            state["org"] = (r.entity, r.kind)
-            break
+    orgs = [r for r in refs if not r.pronoun and r.type == "ORG"
+            and r.kind not in ("state_force", "media", "state", "international", "think_tank")]
+    if orgs:
+        state["org"] = (orgs[0].entity, orgs[0].kind)
+        state["org_last"] = (orgs[-1].entity, orgs[-1].kind)
     for r in refs:
         if not r.pronoun and r.type == "PERSON":
             state["person"] = (r.entity, r.kind)
@@ -234,13 +238,17 @@ def _update_salience(state: dict, refs) -> None:
 
 
 def _add_fact(facts, relation, s, o, conf, hedge, attr, date, evidence, raw_start, raw_end, rule, sent, refs, off,
-              document):
+              document, requires_parent=False, parents=None, gz_ids=None):
     if s.entity == o.entity:
         return
     subj_types, obj_types = SIGNATURES[relation]
     if s.type not in subj_types or o.type not in obj_types:
         return
     if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS:
+        return
+    if relation in PLACE_RELATIONS and s.kind in STATE_KINDS:
+        return
+    if requires_parent and parents.get(s.entity) != gz_ids.get(o.entity):
         return
     if relation in SYMMETRIC_RELATIONS and (o.entity, relation, s.entity) in facts:
         s, o = o, s

@@ -258,8 +258,6 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     for m in rx.finditer(text):
         if not m.group(1)[0].isupper():
             continue
-        if _overlaps((m.start(), m.end()), taken):
-            continue
         dem = m.group(1).lower()
         entry = demonyms.get(dem)
         country = entry.id if entry else (adjectives.get(m.group(1)) or dem)
@@ -320,7 +318,7 @@ def find_all(text: str, surface: str) -> list[tuple[int, int]]:
 
 def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
     """Keep the longest, most trusted candidate where several overlap."""
-    pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 1, "pattern": 2, "ner": 3, "coref": 4}
+    pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 0, "pattern": 2, "ner": 3, "coref": 4}
     cands = sorted(cands, key=lambda c: (pri.get(c.source, 5), -(c.end - c.start), c.start))
     kept: list[Cand] = []
     spans: list[tuple[int, int]] = []

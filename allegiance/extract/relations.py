@@ -20,6 +20,7 @@ PLACEHOLDER = re.compile(r"⟦([OPL])(\d+)(r?)⟧")
 
 _MACROS = {
     "ORG": r"⟦O\d+r?⟧",
+    "ORGN": r"⟦O\d+⟧",
     "PER": r"⟦P\d+r?⟧",
     "PLACE": r"⟦L\d+⟧",
     "ACTOR": r"⟦[OP]\d+r?⟧",
@@ -58,6 +59,7 @@ class Pattern:
     lists: tuple[str, ...]
     rx: regex.Pattern
     source: str
+    requires_parent: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -83,9 +85,10 @@ def patterns() -> list[Pattern]:
     out = []
     for p in spec["patterns"]:
         # skeleton tokens are single-space separated: "x ,? y" means "x y" or "x , y"
-        body = expand(re.sub(r" ,\? ", " (?:, )?", p["pattern"]))
+        body = expand(re.sub(r",\? ", "(?:, )?", p["pattern"]))
         rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
-        out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"]))
+        out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"],
+                           bool(p.get("requires_parent"))))
     return out
 
 
@@ -148,7 +151,13 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
                     while n_tok < len(toks) - i and len(consumed.split()) < n_words:
                         consumed = (consumed + " " + toks[i + n_tok].text.lower()).strip()
                         n_tok += 1
-                    ent = state.get("org")
+                    ent = None
+                    for r in reversed(refs):
+                        if r.type == "ORG" and not r.pronoun and r.kind not in _NON_ACTOR_KINDS:
+                            ent = (r.entity, r.kind)
+                            break
+                    if ent is None:
+                        ent = state.get("org_last" if ("new" in phrase) else "org")
                     if ent is not None and not _next_is_name(toks, i + n_tok, sent_mentions):
                         refs.append(Ref(ent[0], "ORG", ent[1], True, tok.idx, toks[i + n_tok - 1].idx + len(toks[i + n_tok - 1].text)))
                         items.append(SkelItem(f"⟦O{len(refs) - 1}r⟧", tok.idx, refs[-1].end, len(refs) - 1))
@@ -183,6 +192,9 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
         out.append(it)
         k += 1
     return " ".join(x.text for x in out), out, refs
+
+
+_NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
 
 
 def _next_is_name(toks, j, sent_mentions) -> bool:
@@ -234,6 +246,7 @@ class Match:
     conf: float
     span: tuple[int, int]       # skeleton char span of the match
     source: str
+    requires_parent: bool = False
 
 
 def _refs_in(text: str, allowed: set[str], refs: list[Ref], as_list: bool) -> list[Ref]:
@@ -272,9 +285,9 @@ def _refs_in(text: str, allowed: set[str], refs: list[Ref], as_list: bool) -> li
             pos = joined.find(t)
             after = joined[pos + len(t):pos + len(t) + 60]
             before = joined[max(0, pos - 30):pos]
-            if re.match(r"^ (?:'s )?(?:[a-z\-]+ ){0,2}" + _leader_alt() + r" ,? ⟦P\d+r?⟧", after):
+            if re.match(r"^ (?:'s )?(?:[a-z\-]+ ){0,2}" + _leader_alt() + r" (?:, )?⟦P\d+r?⟧", after):
                 continue
-            if re.search(_leader_alt() + r" (?:of )?(?:the )?$", before) and re.match(r"^ ,? ⟦P\d+r?⟧", after):
+            if re.search(_leader_alt() + r" (?:of )?(?:the )?$", before) and re.match(r"^ (?:, )?⟦P\d+r?⟧", after):
                 continue
         out.append(r)
     return out
@@ -288,6 +301,14 @@ def _leader_words() -> frozenset:
 @lru_cache(maxsize=1)
 def _leader_alt() -> str:
     return _cue_alt(relation_spec()["cues"]["LEADER"])
+
+
+# Relations where the subject acts: "a leader of X pledged..." is not X pledging.
+_AGENTIVE = {"pledged_allegiance_to", "joined", "defected_from"}
+_ROLE_OF = re.compile(
+    r"(?:leader|leaders|member|members|commander|commanders|official|officials|fighters|militants|defectors|"
+    r"supporters|followers|elements|factions|figure|judge|emir|head|cleric|spokesman|deputy) (?:of|from|in|within) (?:the )?$"
+)
 
 
 def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
@@ -308,6 +329,9 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
                 # "A merged with B to form C": B merged too
                 subs += _refs_in(groups["o2"], ALLOWED[p.s], refs, True)
                 objs = _refs_in(groups["o"], ALLOWED[p.o], refs, False)
+            if subs and objs and p.relation in _AGENTIVE and "s" not in p.lists and m.start("s") >= 0:
+                if _ROLE_OF.search(skel[max(0, m.start("s") - 60):m.start("s")]):
+                    continue
             if subs and objs:
-                out.append(Match(p.relation, subs, objs, p.conf, (m.start(), m.end()), p.source))
+                out.append(Match(p.relation, subs, objs, p.conf, (m.start(), m.end()), p.source, p.requires_parent))
     return out
