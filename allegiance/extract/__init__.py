@@ -14,6 +14,7 @@ from allegiance.extract.mentions import (
     gaz_index,
     gazetteer_mentions,
     ner_mentions,
+    pattern_mentions,
     resolve_overlaps,
     state_force_mentions,
 )
@@ -102,8 +103,10 @@ def extract_document(document: Document, nlp=None) -> Extraction:
         taken = [(c.start, c.end) for c in local]
         local += state_force_mentions(sdoc.text, idx, taken)
         taken = [(c.start, c.end) for c in local]
+        local += pattern_mentions(sdoc.text, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
+        taken = [(c.start, c.end) for c in local]
         local += ner_mentions(sdoc, taken, idx)
-        local += direction_place_mentions(sdoc.text, [c for c in local if c.type == "PLACE"])
+        local += direction_place_mentions(sdoc.text, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         for c in local:
             c.start += off
@@ -247,6 +250,8 @@ def _add_fact(facts, relation, s, o, conf, hedge, attr, date, evidence, raw_star
     if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS:
         return
     if relation in PLACE_RELATIONS and s.kind in STATE_KINDS:
+        return
+    if relation in ("merged_into", "affiliate_of", "allied_with", "rival_of") and o.kind in NON_ARMED_KINDS | {"media"}:
         return
     if requires_parent and parents.get(s.entity) != gz_ids.get(o.entity):
         return

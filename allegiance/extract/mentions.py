@@ -75,6 +75,8 @@ def gaz_index(gaz: Gazetteer | None = None) -> GazIndex:
         if how == "short":
             continue
         prev = keys.get(k)
+        if how != "description" and text.split()[-1][:1].islower():
+            how = "lower_end"   # "Zintan militia": the name may end on a lowercase word
         if prev is None or rank.get(entry.kind, 5) < rank.get(prev[0].kind, 5):
             keys[k] = (entry, how)
         max_len = max(max_len, len(k.split()))
@@ -149,7 +151,7 @@ def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
                 continue
             last = toks[j]
             # a name ends on a capitalised word or a known lowercase description word
-            if hit[1] != "description" and not (last.text[:1].isupper() or last.text[:1].isdigit()):
+            if hit[1] not in ("description", "lower_end") and not (last.text[:1].isupper() or last.text[:1].isdigit()):
                 continue
             found = (j, hit)
             break
@@ -203,13 +205,24 @@ def _guess_type(text: str, ner_type: str) -> str:
 _BAD_NAME = re.compile(r"^[\W\d_]+$")
 
 
+def _headline(sent) -> bool:
+    words = [t.text for t in sent if t.is_alpha and len(t.text) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.7
+
+
 def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]:
     out = []
     prefixes = set(cues()["person_title_strip"])
+    facilities = set(cues()["facility_heads"])
     for ent in doc.ents:
         typ = _NER_TYPES.get(ent.label_)
         if typ is None:
             continue
+        last_word = ent.text.split()[-1].lower().strip(".,'’") if ent.text.split() else ""
+        if last_word in facilities:
+            continue   # "Splendid Hotel", "US consulate": a target's building, not an actor
+        if _headline(ent.sent) and not (typ == "PERSON" and len(ent) >= 2):
+            continue   # Title Case Headlines fool the statistical NER
         start, end = _clean_span(doc.text, ent.start_char, ent.end_char)
         if end <= start:
             continue
@@ -237,6 +250,57 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]
             continue
         typ = _guess_type(text, typ)
         out.append(Cand(start, end, text, typ, "ner", None, None, key=match_key(text)))
+    return out
+
+
+_NAME_TOKEN = r"(?:[A-Z][\w’'\-]*|al|el|of|for|wal|ibn|bin|de|du|des)"
+
+
+@lru_cache(maxsize=1)
+def _pattern_rx():
+    c = cues()
+    heads = sorted({h.capitalize() for h in c["org_heads"]} | set(c["org_heads"]), key=len, reverse=True)
+    org = re.compile(
+        r"(?<![\w-])((?:(?:al|el)-)?[A-Z][\w’'\-]*(?:[ -](?:" + _NAME_TOKEN[3:-1] + r"))*[ -](?:" + "|".join(re.escape(h) for h in heads) + r"))(?![\w-])"
+    )
+    person = re.compile(
+        r"(?<![\w-])((?:(?:al|el)-[A-Z]\w+|Abu [A-Z]\w+|Abou [A-Z]\w+)(?: (?:(?:al|el)-[A-Z]\w+|[A-Z]\w+|ibn [A-Z]\w+|bin [A-Z]\w+|ould [A-Z]\w+|[Aa]g [A-Z]\w+)){1,4})(?![\w-])"
+    )
+    media = re.compile(
+        r"(?:news source|newspaper|media outlet|news agency|daily|outlet|website|broadcaster|channel|news site|magazine) ((?:[A-Z][\w’'\-]+)(?: [A-Z][\w’'\-]+){0,3})"
+    )
+    return org, person, media
+
+
+def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, places: list[tuple[int, int]] = ()) -> list[Cand]:
+    """Names the statistical NER often misses in this domain: "X Brigades",
+    "al-Zaleqa Media Production", "al-Hasan al-Ansari", "news source Akher Khabar"."""
+    org_rx, person_rx, media_rx = _pattern_rx()
+    out = []
+    heads = {h.lower() for h in cues()["org_heads"]}
+    for rx, typ in ((org_rx, "ORG"), (person_rx, "PERSON"), (media_rx, "ORG")):
+        for m in rx.finditer(text):
+            start, end = _clean_span(text, m.start(1), m.end(1))
+            name = text[start:end]
+            if end - start < 4 or "\n" in name:
+                continue
+            inner_places = [p for p in places if start <= p[0] and p[1] <= end]
+            if _overlaps((start, end), [t for t in taken if t not in inner_places]):
+                continue
+            if inner_places and typ != "ORG":
+                continue
+            words = name.replace("-", " ").split()
+            if typ == "ORG" and rx is org_rx and (len(words) < 2 or all(w.lower() in heads or w.lower() in ("al", "el", "of", "the") for w in words)):
+                continue
+            if typ == "PERSON" and any(w.lower() in heads for w in words):
+                continue
+            hit = idx.exact.get(name) or idx.keys.get(match_key(name))
+            if hit is not None:
+                out.append(Cand(start, end, name, hit[0].type, "gazetteer", hit[0], hit[0].kind))
+            else:
+                out.append(Cand(start, end, name, typ, "pattern", None, "media" if rx is media_rx else None,
+                                key=match_key(name)))
+            taken.append((start, end))
     return out
 
 
@@ -268,7 +332,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     return out
 
 
-def direction_place_mentions(text: str, places: list[Cand]) -> list[Cand]:
+def direction_place_mentions(text: str, places: list[Cand], idx: GazIndex | None = None) -> list[Cand]:
     """"northern Mali", "central Algeria": a region of a known place."""
     dirs = cues()["directions"]
     rx = re.compile(r"\b(" + "|".join(re.escape(d) for d in sorted(dirs, key=len, reverse=True)) + r")\s+$", re.IGNORECASE)
@@ -282,8 +346,19 @@ def direction_place_mentions(text: str, places: list[Cand]) -> list[Cand]:
             continue
         start = p.start - (len(window) - m.start())
         name = text[start:p.end]
+        base = {"northern": "North", "southern": "South", "eastern": "East", "western": "West",
+                "central": "Central"}.get(m.group(1).lower())
+        entry = idx.keys.get(match_key(f"{base} {p.text}"))[0] if base and idx and idx.keys.get(match_key(f"{base} {p.text}")) else None
+        if entry is not None and entry.type == "PLACE":
+            out.append(Cand(start, p.end, name, "PLACE", "gazetteer", entry, entry.kind))
+            continue
         out.append(Cand(start, p.end, name, "PLACE", "direction", None, "region", key="dir:" + match_key(name),
                         extra={"within": p}))
+    # "North and West Africa": the first region is elliptical
+    for m in re.finditer(r"\b(North|South|East|West|Central)(?:ern)? and (?:North|South|East|West|Central)(?:ern)? ([A-Z]\w+)", text):
+        hit = idx.keys.get(match_key(f"{m.group(1)} {m.group(2)}")) if idx else None
+        if hit and hit[0].type == "PLACE":
+            out.append(Cand(m.start(1), m.end(1), m.group(1), "PLACE", "gazetteer", hit[0], hit[0].kind))
     return out
 
 
@@ -317,7 +392,10 @@ def find_all(text: str, surface: str) -> list[tuple[int, int]]:
 
 
 def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
-    """Keep the longest, most trusted candidate where several overlap."""
+    """Keep the longest, most trusted candidate where several overlap; a place
+    inside an organisation's name ("Greater Sahara Brigades") is part of it."""
+    orgs = [c for c in cands if c.type == "ORG" and c.source == "pattern"]
+    cands = [c for c in cands if not (c.type == "PLACE" and any(o.start <= c.start and c.end <= o.end for o in orgs))]
     pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 0, "pattern": 2, "ner": 3, "coref": 4}
     cands = sorted(cands, key=lambda c: (pri.get(c.source, 5), -(c.end - c.start), c.start))
     kept: list[Cand] = []

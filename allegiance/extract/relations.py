@@ -39,6 +39,7 @@ LIST_FILLER = {
     "higher", "leadership", "a.k.a.", "aka", "known", "self", "proclaimed", "top", "then", "in", "a", "an",
     "even", "eastern", "western", "northern", "southern", "central", "north", "south", "east", "west", "much",
     "most", "vast", "swathes", "swaths", "tracts", "&", "\"", "'", "its", "their", "his", "jointly", "by",
+    "with", "offshoots", "branches", "cells", "bases", "presence", "formerly", "previously", "now", "called",
 }
 
 
@@ -205,7 +206,7 @@ def _next_is_name(toks, j, sent_mentions) -> bool:
 
 def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
     """Resolve it/its/they/their/he/his and relative which/who to an actor."""
-    if low in ("it", "its", "they", "their", "itself"):
+    if low in ("it", "its", "they", "their"):
         if tok.dep_ not in ("nsubj", "nsubjpass", "poss", "dobj", "pobj") and low not in ("its", "their"):
             return None
         for r in reversed(refs):
@@ -307,7 +308,8 @@ def _leader_alt() -> str:
 _AGENTIVE = {"pledged_allegiance_to", "joined", "defected_from"}
 _ROLE_OF = re.compile(
     r"(?:leader|leaders|member|members|commander|commanders|official|officials|fighters|militants|defectors|"
-    r"supporters|followers|elements|factions|figure|judge|emir|head|cleric|spokesman|deputy) (?:of|from|in|within) (?:the )?$"
+    r"supporters|followers|elements|factions|figure|judge|emir|head|cleric|spokesman|deputy|group|groups|number|"
+    r"some|many|most|dozens|hundreds|thousands|part|parts|faction|cell|cells|wing|ranks) (?:of|from|in|within) (?:the )?$"
 )
 
 

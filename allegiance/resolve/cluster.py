@@ -87,7 +87,8 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
     extra = []
     spans = [(c.start, c.end) for c in cands]
     for p in people:
-        last = re.split(r"[\s\-]+", p.text)[-1]
+        m_last = re.search(r"(?:\b(?:al|el)-)?[^\s\-]+$", p.text)
+        last = m_last.group(0) if m_last else ""
         if len(last) < 4 or not last[0].isupper() or match_key(last) in _STOP_SHORT:
             continue
         for s, e in find_all(text, last):
@@ -167,7 +168,8 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         if c.source == "coref":
             if c.entry is None and not matches:
                 continue
-        if len(set(matches)) == 1:
+        matches = list({uf.find(r) for r in matches})
+        if len(matches) == 1:
             uf.union(i, matches[0])
         elif c.source == "coref" and not matches:
             pass
@@ -188,6 +190,14 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
                 else:
                     by_entry[e.id] = uf.find(i)
 
+    # one gazetteer entry is one actor, however its mentions were reached
+    first_of_entry: dict[str, int] = {}
+    for i, c in enumerate(cands):
+        if c.entry is not None:
+            if c.entry.id in first_of_entry:
+                uf.union(i, first_of_entry[c.entry.id])
+            else:
+                first_of_entry[c.entry.id] = i
     roots = [uf.find(i) for i in range(n)]
     # surname scans that joined nothing are dropped
     keep = []
