@@ -285,6 +285,8 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
             if end - start < 4 or "\n" in name:
                 continue
             inner_places = [p for p in places if start <= p[0] and p[1] <= end]
+            if rx is media_rx:   # "news source Akher Khabar": the outlet's name wins over any part of it
+                inner_places = [t for t in taken if start <= t[0] and t[1] <= end]
             if _overlaps((start, end), [t for t in taken if t not in inner_places]):
                 continue
             if inner_places and typ != "ORG":
@@ -395,7 +397,8 @@ def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
     """Keep the longest, most trusted candidate where several overlap; a place
     inside an organisation's name ("Greater Sahara Brigades") is part of it."""
     orgs = [c for c in cands if c.type == "ORG" and c.source == "pattern"]
-    cands = [c for c in cands if not (c.type == "PLACE" and any(o.start <= c.start and c.end <= o.end for o in orgs))]
+    cands = [c for c in cands if not any(
+        o is not c and o.start <= c.start and c.end <= o.end and (c.type == "PLACE" or o.kind == "media") for o in orgs)]
     pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 0, "pattern": 2, "ner": 3, "coref": 4}
     cands = sorted(cands, key=lambda c: (pri.get(c.source, 5), -(c.end - c.start), c.start))
     kept: list[Cand] = []
