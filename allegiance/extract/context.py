@@ -26,7 +26,8 @@ def find_negation(window: str) -> str | None:
 
 # --- attribution -----------------------------------------------------------
 
-_ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?([^,.;:“”\"()]{3,80})", re.IGNORECASE)
+_TITLE = r"(?:(?:Gen|Lt|Col|Maj|Capt|Sgt|Adm|Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Amb)\.\s+)?"
+_ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?(" + _TITLE + r"[^,.;:“”\"()«»]{3,80})", re.IGNORECASE)
 
 
 def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
