@@ -27,7 +27,7 @@ def find_negation(window: str) -> str | None:
 # --- attribution -----------------------------------------------------------
 
 _TITLE = r"(?:(?:Gen|Lt|Col|Maj|Capt|Sgt|Adm|Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Amb)\.\s+)?"
-_ACCORDING = re.compile(r"\baccording to\s+(?:the\s+)?(" + _TITLE + r"[^,.;:“”\"()«»]{3,80})", re.IGNORECASE)
+_ACCORDING = re.compile(r"\b[Aa]ccording to\s+(?:the\s+)?(" + _TITLE + r"(?:\b[A-Z]\.|[^,.;:“”\"()«»]){3,80})")
 
 
 def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
