@@ -173,10 +173,9 @@ def extract_document(document: Document, nlp=None) -> Extraction:
             # cross-sentence mergers: "The groups that merged are A, B and C." + "... merged to form D"
             pending_merge = _merge_across(skel, refs, matches, pending_merge)
             for m in matches:
-                window = skel[max(0, m.span[0] - 40): m.span[1]]
-                if context.find_negation(window):
+                if context.find_negation(skel[max(0, m.span[0] - 40): m.span[1]]):
                     continue
-                hedge = context.find_hedge(window)
+                hedge = context.find_hedge(skel[max(0, m.span[0] - 12): m.span[1]])
                 for s in m.subjects:
                     for o in m.objects:
                         _add_fact(facts, m.relation, s, o, m.conf, hedge, attr, date, evidence, raw_start, raw_end,

@@ -161,8 +161,10 @@ def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
         j, (entry, how) = found
         start, end = _clean_span(doc.text, tok.idx, toks[j].idx + len(toks[j].text))
         cand = Cand(start, end, doc.text[start:end], entry.type, "gazetteer", entry, entry.kind, extra={"how": how})
-        if how == "description":
+        if how == "description" or any(t.text in ("'s", "’s") for t in toks[i:j + 1]):
             cand.parent = _possessor(doc, toks, i, j, idx)
+            if cand.parent is not None and cand.parent.entry is not None and cand.parent.entry.id == entry.id:
+                cand.parent = None
         out.append(cand)
         i = j + 1
     return out
@@ -296,6 +298,8 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
                 continue
             if typ == "PERSON" and any(w.lower() in heads for w in words):
                 continue
+            if typ == "ORG" and rx is org_rx and words[0].lower() in idx.demonyms:
+                continue   # "Algerian media", "Libyan forces": descriptions, not names
             hit = idx.exact.get(name) or idx.keys.get(match_key(name))
             if hit is not None:
                 out.append(Cand(start, end, name, hit[0].type, "gazetteer", hit[0], hit[0].kind))

@@ -313,6 +313,20 @@ _ROLE_OF = re.compile(
 )
 
 
+_PLACED = {"active_in", "recruits_in", "attacked"}
+_BRANCH_AFTER = re.compile(r" (?:branch|branches|affiliate|affiliates|franchise|wing|arm|offshoot|splinter|faction|cell|cells)\b")
+
+
+def _placeholder_end(skel: str, refs: list[Ref], ref: Ref, start: int) -> int:
+    for i, r in enumerate(refs):
+        if r is ref:
+            m = re.compile(r"⟦[OPL]" + str(i) + r"r?⟧").search(skel, start)
+            if m is None:
+                m = re.compile(r"⟦[OPL]" + str(i) + r"r?⟧").search(skel)
+            return m.end() if m else start
+    return start
+
+
 def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
     out = []
     for p in patterns():
@@ -334,6 +348,12 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
             if subs and objs and p.relation in _AGENTIVE and "s" not in p.lists and m.start("s") >= 0:
                 if _ROLE_OF.search(skel[max(0, m.start("s") - 60):m.start("s")]):
                     continue
+            if subs and objs and p.relation in _PLACED and m.start("s") >= 0 and _BRANCH_AFTER.match(skel, m.end("s")):
+                continue   # "an al-Qaeda branch active in Libya": the branch is active, not al-Qaeda
             if subs and objs:
-                out.append(Match(p.relation, subs, objs, p.conf, (m.start(), m.end()), p.source, p.requires_parent))
+                # the statement ends at its last entity: words after it ("..., not far from")
+                # must not hedge or negate it
+                core_end = max(_placeholder_end(skel, refs, r, m.start()) for r in subs + objs)
+                out.append(Match(p.relation, subs, objs, p.conf, (m.start(), max(core_end, m.start())), p.source,
+                                 p.requires_parent))
     return out

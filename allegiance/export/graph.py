@@ -1,0 +1,84 @@
+"""The actor graph as a networkx MultiDiGraph (shared by the GraphML and GEXF writers).
+
+Nodes are actors; one edge per (subject, relation, object) with the facts behind it folded
+in (evidence count, first/last seen, best confidence, hedged only when every fact is).
+Keys and ``id`` are globally unique edge ids (Gephi rejects duplicate edge ids)."""
+from __future__ import annotations
+
+import re
+
+import networkx as nx
+
+from allegiance.export import Selection, period
+
+# XML 1.0 allows tab, LF, CR and these ranges only; article text may hold anything
+_XML_BAD = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(value: str) -> str:
+    """Drop the characters XML 1.0 cannot carry (control characters, lone surrogates)."""
+    return _XML_BAD.sub("", value)
+
+
+def _clean(attrs: dict) -> dict:
+    """GraphML/GEXF take str/int/float/bool only: drop None, make strings XML-safe."""
+    out = {}
+    for k, v in attrs.items():
+        if v is None:
+            continue
+        out[k] = xml_safe(v) if isinstance(v, str) else v
+    return out
+
+
+def build_graph(sel: Selection, dynamic: bool = False) -> nx.MultiDiGraph:
+    """``dynamic``: add GEXF ``start``/``end`` (first/last day of the edge's dated facts).
+    Symmetric relations stay directed edges (networkx cannot read mixed graphs back)
+    flagged ``symmetric``."""
+    G = nx.MultiDiGraph()
+    G.graph["name"] = "allegiance actor graph"
+    if dynamic:
+        G.graph["mode"] = "dynamic"
+    for aid, a in sel.actors.items():
+        G.add_node(
+            aid,
+            **_clean(
+                {
+                    "label": a.get("name") or aid,
+                    "type": a.get("type"),
+                    "kind": a.get("kind"),
+                    "gazetteer_id": a.get("gazetteer_id"),
+                    "aliases": "; ".join(a.get("aliases") or []),
+                    "mention_count": int(a.get("mentions") or 0),
+                    "document_count": int(a.get("documents") or 0),
+                    "first_seen": a.get("first_seen"),
+                    "last_seen": a.get("last_seen"),
+                }
+            ),
+        )
+    for e in sel.edges():
+        best = max(e.facts, key=lambda f: (float(f.get("confidence") or 0.0), not f.get("hedged")))
+        attrs = {
+            "id": e.id,
+            "label": e.relation,
+            "relation": e.relation,
+            "weight": float(len(e.facts)),
+            "evidence_count": len(e.facts),
+            "first_seen": e.first_seen,
+            "last_seen": e.last_seen,
+            "confidence": round(e.confidence, 3),
+            "hedged": e.hedged,
+            "symmetric": e.symmetric,
+            "evidence": " ".join((best.get("evidence") or "").split()),
+            "attributed_to": "; ".join(sorted({f["attributed_to"] for f in e.facts if f.get("attributed_to")})) or None,
+            "doc_ids": "; ".join(e.documents),
+            "fact_ids": "; ".join(f["id"] for f in e.facts),
+        }
+        if dynamic:
+            first, last = period(e.first_seen), period(e.last_seen)
+            if first and last:
+                attrs["start"], attrs["end"] = first[0], last[1]
+        for end in (e.source, e.target):
+            if end not in G:  # an end outside the selection's actors (should not happen)
+                G.add_node(end, label=end)
+        G.add_edge(e.source, e.target, key=e.id, **_clean(attrs))
+    return G
