@@ -231,7 +231,9 @@ def _update_salience(state: dict, refs) -> None:
     orgs = [r for r in refs if not r.pronoun and r.type == "ORG"
             and r.kind not in ("state_force", "media", "state", "international", "think_tank")]
     if orgs:
-        state["org"] = (orgs[0].entity, orgs[0].kind)
+        # "the group" in the next sentence means this sentence's subject, if it had one
+        subjects = [r for r in orgs if r.subject]
+        state["org"] = (subjects[0].entity, subjects[0].kind) if subjects else None
         state["org_last"] = (orgs[-1].entity, orgs[-1].kind)
     for r in refs:
         if not r.pronoun and r.type == "PERSON":

@@ -109,6 +109,7 @@ class Ref:
     pronoun: bool
     start: int
     end: int
+    subject: bool = False   # the mention is a grammatical subject of its sentence
 
 
 def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], list[Ref]]:
@@ -127,7 +128,10 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
             mi += 1
         if mi < len(sent_mentions) and sent_mentions[mi][0] <= tok.idx < sent_mentions[mi][1]:
             s, e, ent, typ, kind = sent_mentions[mi]
-            refs.append(Ref(ent, typ, kind, False, s, e))
+            span = sent.doc.char_span(s, e, alignment_mode="expand")
+            is_subj = span is not None and (span.root.dep_ in ("nsubj", "nsubjpass") or (
+                span.root.dep_ in ("appos", "conj", "compound", "poss") and span.root.head.dep_ in ("nsubj", "nsubjpass")))
+            refs.append(Ref(ent, typ, kind, False, s, e, is_subj))
             items.append(SkelItem(f"⟦{TYPE_LETTER[typ]}{len(refs) - 1}⟧", s, e, len(refs) - 1))
             while i < len(toks) and toks[i].idx < e:
                 i += 1
@@ -309,7 +313,8 @@ _AGENTIVE = {"pledged_allegiance_to", "joined", "defected_from"}
 _ROLE_OF = re.compile(
     r"(?:leader|leaders|member|members|commander|commanders|official|officials|fighters|militants|defectors|"
     r"supporters|followers|elements|factions|figure|judge|emir|head|cleric|spokesman|deputy|group|groups|number|"
-    r"some|many|most|dozens|hundreds|thousands|part|parts|faction|cell|cells|wing|ranks) (?:of|from|in|within) (?:the )?$"
+    r"some|many|most|dozens|hundreds|thousands|part|parts|faction|cell|cells|wing|ranks) (?:of|from|in|within) (?:the )?"
+    r"(?:[a-z]+ )?$"
 )
 
 

@@ -85,6 +85,8 @@ def iter_warc(path: str, *, max_bytes: int) -> Iterator[Document | IngestError]:
                     if len(warc_date) >= 10 and warc_date[4] == "-" and warc_date[7] == "-":
                         doc.published = warc_date[:10]
                 yield doc
+        if not found:
+            yield IngestError(source, "no HTML pages in WARC (no 200 text/html response records)")
     except ArchiveLoadFailed as exc:
         msg = " ".join(str(exc).split()) or "not a WARC file"
         yield IngestError(source, f"not a valid WARC file: {msg[:200]}")

@@ -1,0 +1,539 @@
+"""The analyst web app: a JSON API under ``/api/`` and server-rendered pages.
+
+Everything shown comes from articles and is hostile: templates autoescape, the pages
+build DOM with ``textContent`` only, and no value from the store is put in a URL path
+unquoted. ``create_app(db)`` opens the store itself (read-write: reviews are stored in
+the ``reviews`` table this module creates)."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, Field
+
+from allegiance.records import RELATIONS
+from allegiance.store import Store
+from allegiance.store import queries
+
+HERE = Path(__file__).parent
+PLACE_RELATIONS = ("active_in", "recruits_in", "attacked")
+REVIEW_ACTIONS = ("confirm", "reject", "correct")
+
+REVIEWS_DDL = """
+CREATE TABLE IF NOT EXISTS reviews (
+    id VARCHAR PRIMARY KEY,
+    fact_id VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    relation VARCHAR,
+    subject VARCHAR,
+    object VARCHAR,
+    note VARCHAR,
+    "user" VARCHAR,
+    created_at TIMESTAMP NOT NULL
+)"""
+
+# the latest review of each fact decides its state
+LATEST_REVIEWS = """
+SELECT * FROM (
+    SELECT r.*, row_number() OVER (PARTITION BY fact_id ORDER BY created_at DESC, id DESC) AS rn
+    FROM reviews r
+) WHERE rn = 1
+"""
+
+
+class ReviewIn(BaseModel):
+    action: Literal["confirm", "reject", "correct"]
+    relation: Optional[str] = Field(None, max_length=64)
+    subject: Optional[str] = Field(None, max_length=500)
+    object: Optional[str] = Field(None, max_length=500)
+    note: Optional[str] = Field(None, max_length=5000)
+    user: Optional[str] = Field(None, max_length=200)
+
+
+def ensure_reviews(con) -> None:
+    con.execute(REVIEWS_DDL)
+
+
+def _has_reviews(con) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"
+        ).fetchone()[0]
+    )
+
+
+class WebStore:
+    """The store plus the web's own queries, serialised by a lock (one DuckDB connection)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.lock = threading.RLock()
+        if not store.read_only:
+            ensure_reviews(store.con)
+
+    @property
+    def con(self):
+        return self.store.con
+
+    # -- reviews -------------------------------------------------------------------
+    def latest_reviews(self) -> dict[str, dict]:
+        if not _has_reviews(self.con):
+            return {}
+        return {r["fact_id"]: r for r in queries._rows(self.con, LATEST_REVIEWS)}
+
+    def rejected_ids(self) -> set[str]:
+        return {fid for fid, r in self.latest_reviews().items() if r["action"] == "reject"}
+
+    def add_review(self, fact_id: str, review: ReviewIn) -> dict:
+        if self.store.read_only:
+            raise HTTPException(409, "the store is open read-only; reviews cannot be saved")
+        if self.con.execute("SELECT 1 FROM facts WHERE id = ?", [fact_id]).fetchone() is None:
+            raise HTTPException(404, f"no fact {fact_id}")
+        if review.relation and review.relation not in RELATIONS:
+            raise HTTPException(422, f"unknown relation {review.relation!r}")
+        if review.action == "correct" and not (review.relation or review.subject or review.object):
+            raise HTTPException(422, "a correction needs a relation, subject or object")
+        row = {
+            "id": uuid.uuid4().hex,
+            "fact_id": fact_id,
+            "action": review.action,
+            "relation": review.relation,
+            "subject": review.subject,
+            "object": review.object,
+            "note": review.note,
+            "user": review.user or "anonymous",
+            "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
+        }
+        cols = ", ".join(f'"{c}"' for c in row)
+        self.con.execute(
+            f"INSERT INTO reviews ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+        )
+        row["created_at"] = row["created_at"].isoformat(timespec="seconds")
+        return row
+
+    def reviews_for(self, fact_id: str) -> list[dict]:
+        if not _has_reviews(self.con):
+            return []
+        rows = queries._rows(
+            self.con,
+            'SELECT id, action, relation, subject, object, note, "user", created_at FROM reviews '
+            "WHERE fact_id = ? ORDER BY created_at, id",
+            [fact_id],
+        )
+        for r in rows:
+            r["created_at"] = r["created_at"].isoformat(timespec="seconds") if r["created_at"] else None
+        return rows
+
+    # -- facts ---------------------------------------------------------------------
+    def fact_documents(self) -> dict[str, str]:
+        return dict(self.con.execute("SELECT id, document_id FROM facts").fetchall())
+
+    def facts(
+        self,
+        *,
+        actor: str | None = None,
+        relation: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        source: str | None = None,
+        include_hedged: bool = True,
+        include_rejected: bool = False,
+        limit: int | None = None,
+    ) -> list[dict]:
+        try:
+            rows = self.store.facts(
+                actor=actor, relation=relation, since=since, until=until, source=source,
+                include_hedged=include_hedged,
+            )
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        reviews = self.latest_reviews()
+        docs = self.fact_documents()
+        out = []
+        for f in rows:
+            rev = reviews.get(f["id"])
+            f["review"] = rev["action"] if rev else None
+            f["rejected"] = bool(rev and rev["action"] == "reject")
+            if f["rejected"] and not include_rejected:
+                continue
+            if rev and rev["action"] == "correct" and rev.get("relation"):
+                f["original_relation"] = f["relation"]
+                f["relation"] = rev["relation"]
+            f["document_id"] = docs.get(f["id"])
+            f["hedged"] = bool(f["hedged"])
+            out.append(f)
+        if relation:  # a correction may have moved a fact out of the asked relation
+            out = [f for f in out if f["relation"] == relation.strip() or f.get("original_relation") == relation.strip()]
+        return out[:limit] if limit is not None else out
+
+
+def _clean_segments(doc: dict):
+    """Segments mapping the stored cleaned text back to raw offsets (mentions and
+    facts are stored with raw offsets). The clean stage is deterministic, so cleaning
+    the raw text again gives them; if it ever disagrees the raw text is shown."""
+    from allegiance.clean import clean_document
+    from allegiance.records import Document
+
+    try:
+        d = clean_document(
+            Document(doc_id=doc["doc_id"], source=doc.get("source") or "", raw_text=doc["raw_text"] or "",
+                     content_hash="")
+        )
+    except Exception:
+        return None
+    if d.text != (doc["text"] or ""):
+        return None
+    return d.segments
+
+
+def _raw_to_clean(segments, start: int, end: int) -> list[tuple[int, int]]:
+    """Clean-text pieces of the raw span [start, end)."""
+    out = []
+    for seg in segments:
+        a, b = max(start, seg.raw_start), min(end, seg.raw_start + seg.length)
+        if a < b:
+            out.append((seg.clean_start + a - seg.raw_start, seg.clean_start + b - seg.raw_start))
+    return out
+
+
+def render_pieces(text: str, mentions: list[dict], facts: list[dict]) -> list[dict]:
+    """Split ``text`` at every mention and evidence boundary (clean offsets): each
+    piece knows its mention (actor) and the facts whose evidence covers it."""
+    points = {0, len(text)}
+    spans_m: list[tuple[int, int, dict]] = []
+    spans_f: list[tuple[int, int, str]] = []
+    for m in mentions:
+        for a, b in m["clean"]:
+            spans_m.append((a, b, m))
+            points |= {a, b}
+    for f in facts:
+        for a, b in f["clean"]:
+            spans_f.append((a, b, f["id"]))
+            points |= {a, b}
+    cuts = sorted(p for p in points if 0 <= p <= len(text))
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        mention = next((m for s, e, m in spans_m if s <= a and b <= e), None)
+        fids = [fid for s, e, fid in spans_f if s <= a and b <= e]
+        pieces.append(
+            {
+                "text": text[a:b],
+                "actor_id": mention["actor_id"] if mention else None,
+                "actor_name": mention["actor_name"] if mention else None,
+                "facts": fids,
+            }
+        )
+    return pieces
+
+
+def create_app(db: str | Path | None = None, *, store: Store | None = None, read_only: bool = False) -> FastAPI:
+    if store is None:
+        store = Store(db, read_only=read_only)
+    ws = WebStore(store)
+    app = FastAPI(
+        title="Allegiance",
+        description="Evidence-backed actor graph of militant organizations: actors, facts with "
+        "evidence, documents, places, and analyst reviews.",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:  # Swagger UI from the vendored copy (no CDN)
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="Allegiance API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.url.path != "/docs":  # Swagger UI boots with an inline script
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                "frame-ancestors 'none'",
+            )
+        return response
+    app.state.ws = ws
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")),
+        autoescape=select_autoescape(["html", "htm", "xml", "j2"], default=True, default_for_string=True),
+    )
+    templates = Jinja2Templates(env=env)
+
+    def page(request: Request, name: str, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("relations", RELATIONS)
+        return templates.TemplateResponse(request, name, ctx)
+
+    # -- API -----------------------------------------------------------------------
+    @app.get("/api/actors", tags=["actors"], summary="Actors, most mentioned first")
+    def api_actors(type: Optional[str] = None, limit: int = Query(500, ge=1, le=100000)) -> list[dict]:
+        with ws.lock:
+            return ws.store.actors(limit=limit, type=type)
+
+    def _card(actor_id: str) -> dict:
+        with ws.lock:
+            card = ws.store.actor_card(actor_id)
+            if card is None:
+                raise HTTPException(404, f"no actor {actor_id}")
+            aid = card["actor"]["id"]
+            reviews = ws.latest_reviews()
+            docs = ws.fact_documents()
+            starts = dict(
+                ws.con.execute(
+                    'SELECT id, "start" FROM facts WHERE subject_id = ? OR object_id = ?', [aid, aid]
+                ).fetchall()
+            )
+            gz = card["actor"].get("gazetteer_id")
+        timeline = []
+        for relation, items in card["relations"].items():
+            for it in items:
+                rev = reviews.get(it["fact_id"])
+                it["relation"] = relation
+                it["review"] = rev["action"] if rev else None
+                it["rejected"] = bool(rev and rev["action"] == "reject")
+                it["document_id"] = docs.get(it["fact_id"])
+                it["start"] = starts.get(it["fact_id"])
+                timeline.append(it)
+        timeline.sort(key=lambda it: (it["date"] is None, it["date"] or "", it["doc_id"] or "", it["start"] or 0))
+        card["timeline"] = timeline
+        card["gazetteer"] = None
+        if gz:
+            from allegiance.resolve.gazetteer import load_gazetteer
+
+            e = load_gazetteer().by_id.get(gz)
+            if e is not None:
+                card["gazetteer"] = {"id": e.id, "kind": e.kind, "country": e.country, "lat": e.lat, "lon": e.lon}
+        return card
+
+    @app.get("/api/actors/{actor_id}", tags=["actors"], summary="Actor card: aliases, facts grouped and as a timeline")
+    def api_actor(actor_id: str) -> dict:
+        return _card(actor_id)
+
+    @app.get("/api/search", tags=["actors"], summary="Actors a name may mean (any alias, nom de guerre, fuzzy)")
+    def api_search(q: str = Query(..., min_length=1, max_length=300), type: Optional[str] = None) -> list[dict]:
+        with ws.lock:
+            return ws.store.find_actors(q, type=type)
+
+    @app.get("/api/facts", tags=["facts"], summary="Facts with evidence; rejected facts hidden unless include_rejected")
+    def api_facts(
+        relation: Optional[str] = None,
+        actor: Optional[str] = None,
+        since: Optional[str] = None,
+        until: Optional[str] = None,
+        source: Optional[str] = None,
+        include_hedged: bool = True,
+        include_rejected: bool = False,
+        limit: Optional[int] = Query(None, ge=1),
+    ) -> list[dict]:
+        with ws.lock:
+            return ws.facts(
+                actor=actor, relation=relation or None, since=since or None, until=until or None,
+                source=source or None, include_hedged=include_hedged, include_rejected=include_rejected,
+                limit=limit,
+            )
+
+    @app.get("/api/graph", tags=["graph"], summary="Nodes and edges of the actor network")
+    def api_graph(
+        since: Optional[str] = None,
+        until: Optional[str] = None,
+        relation: Optional[str] = None,
+        source: Optional[str] = None,
+        actor: Optional[str] = None,
+        include_hedged: bool = True,
+        include_rejected: bool = False,
+    ) -> dict:
+        with ws.lock:
+            rows = ws.facts(
+                actor=actor or None, relation=relation or None, since=since or None, until=until or None,
+                source=source or None, include_hedged=include_hedged, include_rejected=include_rejected,
+            )
+            ids = sorted({f["subject_id"] for f in rows} | {f["object_id"] for f in rows})
+            nodes = []
+            if ids:
+                ph = ", ".join("?" for _ in ids)
+                for a in queries._rows(
+                    ws.con, queries._ACTOR_STATS + f" WHERE a.id IN ({ph}) ORDER BY a.id", ids
+                ):
+                    nodes.append({"id": a["id"], "label": a["name"], "type": a["type"], "kind": a["kind"],
+                                  "mentions": a["mentions"], "documents": a["documents"]})
+        edges = [
+            {
+                "id": f["id"], "source": f["subject_id"], "target": f["object_id"], "relation": f["relation"],
+                "date": f["date"] or f["published"], "date_source": f["date_source"] or ("published" if f["published"] else None),
+                "hedged": f["hedged"], "confidence": f["confidence"], "rejected": f["rejected"],
+                "doc_id": f["doc_id"], "document_id": f["document_id"],
+            }
+            for f in rows
+        ]
+        years = sorted({int(e["date"][:4]) for e in edges if e["date"]})
+        return {"nodes": nodes, "edges": edges, "years": years}
+
+    @app.get("/api/years", tags=["graph"], summary="Years with dated facts (for the date control)")
+    def api_years() -> dict:
+        with ws.lock:
+            rows = ws.con.execute(
+                "SELECT DISTINCT substr(coalesce(f.date, d.published), 1, 4) AS y FROM facts f "
+                "JOIN documents d ON d.id = f.document_id WHERE coalesce(f.date, d.published) IS NOT NULL ORDER BY y"
+            ).fetchall()
+        return {"years": [int(r[0]) for r in rows if r[0] and r[0].isdigit()]}
+
+    def _document(document_id: str) -> dict:
+        with ws.lock:
+            rows = queries._rows(
+                ws.con,
+                "SELECT id, doc_id, title, published, source, language, text, raw_text FROM documents "
+                "WHERE id = ? OR doc_id = ? ORDER BY id = ? DESC LIMIT 1",
+                [document_id, document_id, document_id],
+            )
+            if not rows:
+                raise HTTPException(404, f"no document {document_id}")
+            doc = rows[0]
+            mentions = queries._rows(
+                ws.con,
+                'SELECT m.actor_id, a.name AS actor_name, a.type AS actor_type, m.text, m."start", m."end" '
+                'FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.document_id = ? ORDER BY m."start"',
+                [doc["id"]],
+            )
+            facts = queries._rows(
+                ws.con,
+                'SELECT f.id, f.relation, f.subject_id, s.name AS subject, f.object_id, o.name AS object, '
+                'f.evidence, f."start", f."end", f.date, f.date_source, f.confidence, f.hedged, f.attributed_to '
+                "FROM facts f JOIN actors s ON s.id = f.subject_id JOIN actors o ON o.id = f.object_id "
+                'WHERE f.document_id = ? ORDER BY f."start", f.id',
+                [doc["id"]],
+            )
+            reviews = ws.latest_reviews()
+        segments = _clean_segments(doc)
+        if segments is None:  # show the raw text, where the offsets point directly
+            shown, segments = doc["raw_text"] or "", None
+        else:
+            shown = doc["text"] or ""
+        for item in mentions + facts:
+            if segments is None:
+                item["clean"] = [(item["start"], item["end"])] if item["start"] is not None else []
+            else:
+                item["clean"] = _raw_to_clean(segments, item["start"] or 0, item["end"] or 0)
+            item["clean_start"] = item["clean"][0][0] if item["clean"] else None
+            item["clean_end"] = item["clean"][-1][1] if item["clean"] else None
+        for f in facts:
+            rev = reviews.get(f["id"])
+            f["review"] = rev["action"] if rev else None
+            f["rejected"] = bool(rev and rev["action"] == "reject")
+            f["hedged"] = bool(f["hedged"])
+        doc["shown_text"] = "clean" if segments is not None else "raw"
+        doc["mentions"] = mentions
+        doc["facts"] = facts
+        return doc
+
+    @app.get("/api/documents", tags=["documents"], summary="Documents in the store")
+    def api_documents() -> list[dict]:
+        with ws.lock:
+            return ws.store.documents()
+
+    @app.get("/api/documents/{document_id}", tags=["documents"],
+             summary="Cleaned text, mentions (raw and clean offsets), facts with evidence offsets")
+    def api_document(document_id: str) -> dict:
+        doc = _document(document_id)
+        text = doc["text"] if doc["shown_text"] == "clean" else doc["raw_text"]
+        out = {k: v for k, v in doc.items() if k not in ("raw_text",)}
+        out["text"] = text
+        return out
+
+    @app.get("/api/places", tags=["places"], summary="Places of active_in / recruits_in / attacked facts, with coordinates")
+    def api_places(
+        since: Optional[str] = None, until: Optional[str] = None, include_rejected: bool = False
+    ) -> list[dict]:
+        from allegiance.resolve.gazetteer import load_gazetteer
+
+        gz = load_gazetteer()
+        with ws.lock:
+            rows = []
+            for rel in PLACE_RELATIONS:
+                rows += ws.facts(relation=rel, since=since or None, until=until or None,
+                                 include_rejected=include_rejected)
+            ids = sorted({f["object_id"] for f in rows if f["object_type"] == "PLACE"})
+            actors = {}
+            if ids:
+                ph = ", ".join("?" for _ in ids)
+                for a in queries._rows(ws.con, f"SELECT id, name, kind, gazetteer_id FROM actors WHERE id IN ({ph})", ids):
+                    actors[a["id"]] = a
+        places: dict[str, dict] = {}
+        for f in rows:
+            if f["object_type"] != "PLACE":
+                continue
+            a = actors.get(f["object_id"])
+            e = gz.by_id.get(a["gazetteer_id"]) if a and a["gazetteer_id"] else None
+            p = places.setdefault(
+                f["object_id"],
+                {"id": f["object_id"], "name": a["name"] if a else f["object"], "kind": a["kind"] if a else None,
+                 "lat": e.lat if e else None, "lon": e.lon if e else None, "country": e.country if e else None,
+                 "facts": []},
+            )
+            p["facts"].append({k: f[k] for k in ("id", "relation", "subject_id", "subject", "date", "evidence",
+                                                  "doc_id", "document_id", "hedged", "confidence")})
+        return sorted(places.values(), key=lambda p: (-len(p["facts"]), p["name"]))
+
+    @app.post("/api/facts/{fact_id}/review", tags=["review"], summary="Confirm, reject or correct a fact")
+    def api_review(fact_id: str, review: ReviewIn) -> dict:
+        with ws.lock:
+            return ws.add_review(fact_id, review)
+
+    @app.get("/api/facts/{fact_id}/reviews", tags=["review"], summary="Review history of a fact")
+    def api_fact_reviews(fact_id: str) -> list[dict]:
+        with ws.lock:
+            return ws.reviews_for(fact_id)
+
+    # -- pages ---------------------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/network")
+
+    @app.get("/network", response_class=HTMLResponse, include_in_schema=False)
+    def network_page(request: Request):
+        return page(request, "network.html", active="network")
+
+    @app.get("/actors/{actor_id}", response_class=HTMLResponse, include_in_schema=False)
+    def actor_page(request: Request, actor_id: str):
+        card = _card(actor_id)
+        return page(request, "actor.html", active="actor", card=card)
+
+    @app.get("/documents/{document_id}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(request: Request, document_id: str, fact: Optional[str] = None):
+        doc = _document(document_id)
+        text = doc["text"] if doc["shown_text"] == "clean" else doc["raw_text"]
+        pieces = render_pieces(text or "", doc["mentions"], doc["facts"])
+        return page(request, "document.html", active="document", doc=doc, pieces=pieces, selected=fact)
+
+    @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
+    def map_page(request: Request):
+        return page(request, "map.html", active="map")
+
+    return app
+
+
+def json_script(value: Any) -> str:
+    """JSON safe inside a <script> element (no closing tags, no comment openers)."""
+    return (
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    )
