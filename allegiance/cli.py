@@ -145,8 +145,9 @@ def extract(
 
 
 # -- ingest -------------------------------------------------------------------------------
-def _ingest(store, paths: Iterable[str]) -> dict[str, int]:
-    """Run the pipeline into the store with a progress display on stderr."""
+def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], None]] = None) -> dict[str, int]:
+    """Run the pipeline into the store with a progress display on stderr.
+    ``on_stored(document)`` is called after each document is stored."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from allegiance.pipeline import extract_paths
@@ -188,6 +189,8 @@ def _ingest(store, paths: Iterable[str]) -> dict[str, int]:
                 tally[result.status] += 1
                 tally["actors_added"] += result.actors_added
                 tally["facts_added"] += result.facts_added
+                if on_stored is not None:
+                    on_stored(item.document)
             progress.advance(task)
     return tally
 
@@ -209,17 +212,122 @@ def _print_summary(console: Console, tally: dict[str, int], counts: dict[str, in
     )
 
 
+def _add_tally(total: dict[str, int], tally: dict[str, int]) -> None:
+    for k, v in tally.items():
+        total[k] = total.get(k, 0) + v
+
+
+def _ingest_feeds(store, feeds: list[str], fetch_options, total: dict[str, int]) -> None:
+    """Fetch each feed; ingest the items not yet in ``feed_items``; record those stored."""
+    from allegiance.ingest.feeds import FeedState, read_feed
+    from allegiance.ingest.web import fetching
+
+    state = FeedState(store.con)
+    console = _out()
+    with fetching(fetch_options) as fetcher:
+        for spec in feeds:
+            feed = read_feed(spec, fetcher)
+            if isinstance(feed, IngestError):
+                total["failed"] = total.get("failed", 0) + 1
+                _line(f"error: {feed.source}: {feed.message}")
+                continue
+            for warning in feed.warnings:
+                _line(f"warning: {feed.key}: {warning}")
+            new = state.new_items(feed)
+            console.print(_t(f"feed {feed.key}: {len(feed.items)} items, {len(new)} new"), soft_wrap=True)
+            by_url: dict[str, list] = {}
+            for item in new:
+                by_url.setdefault(item.url, []).append(item)
+
+            def mark(doc, by_url=by_url) -> None:
+                for item in by_url.pop(doc.source, []):
+                    state.mark(item)
+
+            if by_url:
+                _add_tally(total, _ingest(store, list(by_url), on_stored=mark))
+
+
+def _watch(store, directory: Path, interval: float, max_polls: Optional[int]) -> dict[str, int]:
+    from allegiance.ingest.watch import Watcher, stop_on_signals
+
+    console = _out()
+
+    def report(paths: list[str], tally: dict[str, int]) -> None:
+        console.print(
+            _t(
+                f"ingested {len(paths)} file{'s' if len(paths) != 1 else ''}: {tally['added']} added, "
+                f"{tally['unchanged']} unchanged, {tally['replaced']} replaced, {tally['failed']} failed"
+            ),
+            soft_wrap=True,
+        )
+
+    with stop_on_signals() as should_stop:
+        watcher = Watcher(
+            directory, lambda paths: _ingest(store, paths), interval=interval, max_polls=max_polls,
+            should_stop=should_stop, log=_line, report=report,
+        )
+        _line(f"watching {watcher.directory} every {interval:g} s (Ctrl-C to stop)")
+        summary = watcher.run()
+    how = "stopped" if summary.interrupted else "done"
+    console.print(_t(f"watch {how} after {summary.polls} polls: {summary.files} files ingested"), soft_wrap=True)
+    return summary.tally
+
+
 @app.command()
 @_guarded
 def ingest(
-    paths: list[str] = typer.Argument(..., help="Files or folders ('-' for stdin)."),
+    paths: Optional[list[str]] = typer.Argument(
+        None, help="Files, folders, .warc/.warc.gz crawls, http(s):// URLs ('-' for stdin)."
+    ),
     db: str = DbOption,
+    urls: Optional[list[Path]] = typer.Option(
+        None, "--urls", help="File of URLs to fetch, one a line (# comments and blank lines skipped)."
+    ),
+    feed: Optional[list[str]] = typer.Option(
+        None, "--feed", help="RSS/Atom feed (URL or file): ingest each item's link once (new items only on re-runs)."
+    ),
+    watch: Optional[Path] = typer.Option(
+        None, "--watch", help="Ingest a folder's files, then keep polling it for new and changed files."
+    ),
+    interval: float = typer.Option(5.0, "--interval", min=0.05, help="Seconds between polls with --watch."),
+    max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, hidden=True, help="Stop --watch after N polls."),
+    allow_private: bool = typer.Option(
+        False, "--allow-private", help="Allow fetching private, loopback and link-local addresses."
+    ),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.05, help="Connect/read timeout for fetches, seconds."),
 ) -> None:
-    """Extract documents and add them to the store (re-ingesting is safe)."""
+    """Extract documents and add them to the store (re-ingesting is safe).
+
+    Sources: files and folders, WARC crawls, URLs (arguments or --urls FILE), RSS/Atom
+    feeds (--feed), or a watched folder (--watch)."""
+    from allegiance.ingest.web import FetchOptions, fetching, read_url_list
+
+    paths = list(paths or [])
+    if watch is not None:
+        if paths or urls or feed:
+            raise typer.BadParameter("--watch cannot be combined with other sources", param_hint="--watch")
+        if not watch.expanduser().is_dir():
+            raise typer.BadParameter(f"{watch} is not a folder", param_hint="--watch")
+    elif not (paths or urls or feed):
+        raise typer.BadParameter("give files, folders or URLs, or --urls, --feed or --watch", param_hint="PATHS")
+    options = FetchOptions(allow_private=allow_private, timeout=timeout)
+    total: dict[str, int] = dict(added=0, unchanged=0, replaced=0, failed=0, actors_added=0, facts_added=0)
     with _open_store(db, read_only=False) as store:
-        tally = _ingest(store, paths)
-        _print_summary(_out(), tally, store.counts(), db)
-    if tally["failed"]:
+        if watch is not None:
+            _add_tally(total, _watch(store, watch, interval, max_polls))
+        for listing in urls or []:
+            listed, problems = read_url_list(str(listing))
+            for problem in problems:
+                total["failed"] += 1
+                _line(f"error: {problem.source}: {problem.message}")
+            paths.extend(listed)
+        if paths:
+            with fetching(options):
+                _add_tally(total, _ingest(store, paths))
+        if feed:
+            _ingest_feeds(store, feed, options, total)
+        _print_summary(_out(), total, store.counts(), db)
+    if total["failed"]:
         raise typer.Exit(1)
 
 

@@ -80,6 +80,16 @@ REGIONS = {
     "western_balkans": "southern-europe",
 }
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: the top-level custom properties this exporter adds (declared in an extension-definition,
+#: as STIX 2.1 asks of custom properties)
+EXTENSION_PROPERTIES = [
+    "x_allegiance_actor_id", "x_allegiance_gazetteer_id", "x_allegiance_aliases",
+    "x_allegiance_fact_id", "x_allegiance_relation", "x_allegiance_hedged", "x_allegiance_date",
+    "x_allegiance_date_source", "x_allegiance_attributed_to", "x_allegiance_attributes",
+    "x_allegiance_document_id",
+]
+EXTENSION_ID = "extension-definition--" + str(uuid.uuid5(NAMESPACE, "extension:allegiance-provenance"))
+_EXT = {EXTENSION_ID: {"extension_type": "toplevel-property-extension"}}
 
 
 def stix_id(kind: str, key: str) -> str:
@@ -128,6 +138,7 @@ def actor_object(a: dict, gazetteer, identity_ref: str, created: datetime) -> An
         modified=created,
         created_by_ref=identity_ref,
         allow_custom=True,
+        extensions=_EXT,
         x_allegiance_actor_id=a["id"],
     )
     aliases = [x for x in dict.fromkeys(a.get("aliases") or []) if x and x != common["name"]]
@@ -173,10 +184,30 @@ def build_bundle(sel: Selection) -> stix2.Bundle:
         created=EPOCH,
         modified=EPOCH,
     )
-    objects: list[Any] = [producer]
+    extension = stix2.ExtensionDefinition(
+        id=EXTENSION_ID,
+        created_by_ref=producer.id,
+        created=EPOCH,
+        modified=EPOCH,
+        name="Allegiance provenance",
+        description="Store ids, hedging, dates, attribution and extraction attributes of "
+        "Allegiance actors, facts and source documents.",
+        schema="Top-level properties: " + ", ".join(EXTENSION_PROPERTIES) + " (strings, except "
+        "x_allegiance_hedged: boolean; x_allegiance_aliases: list of strings; "
+        "x_allegiance_attributes: object).",
+        version="1.0.0",
+        extension_types=["toplevel-property-extension"],
+        extension_properties=EXTENSION_PROPERTIES,
+    )
+    objects: list[Any] = [producer, extension]
     refs: dict[str, str] = {}
+    created = dict(
+        sel.con.execute(
+            "SELECT id, created_at FROM actors WHERE list_contains(?::VARCHAR[], id)", [list(sel.actors)]
+        ).fetchall()
+    ) if sel.actors else {}
     for aid, a in sel.actors.items():
-        obj = actor_object(a, gazetteer, producer.id, _ts(a.get("created_at")))
+        obj = actor_object(a, gazetteer, producer.id, _ts(created.get(aid)))
         refs[aid] = obj.id
         objects.append(obj)
 
@@ -196,6 +227,7 @@ def build_bundle(sel: Selection) -> stix2.Bundle:
             created_by_ref=producer.id,
             confidence=max(0, min(100, round(float(f.get("confidence") or 0.0) * 100))),
             allow_custom=True,
+            extensions=_EXT,
             x_allegiance_fact_id=f["id"],
             x_allegiance_relation=f["relation"],
             x_allegiance_hedged=bool(f.get("hedged")),
@@ -239,6 +271,7 @@ def build_bundle(sel: Selection) -> stix2.Bundle:
                 object_refs=object_refs,
                 external_references=[_source_ref(doc)],
                 allow_custom=True,
+                extensions=_EXT,
                 x_allegiance_document_id=did,
             )
         )

@@ -1,0 +1,47 @@
+// Map page: offline country shapes (world-atlas TopoJSON) and markers from /api/places.
+(function () {
+  "use strict";
+  var el = window.Allegiance.el;
+  var map = L.map("map", { worldCopyJump: true, attributionControl: true }).setView([28, 15], 3);
+  map.attributionControl.setPrefix("Leaflet");
+  fetch("/static/vendor/world-atlas/countries-110m.json").then(function (r) { return r.json(); }).then(function (topo) {
+    var geo = topojson.feature(topo, topo.objects.countries);
+    L.geoJSON(geo, { style: { color: "#8a9a9a", weight: 0.7, fillColor: "#eef0e8", fillOpacity: 1 } }).addTo(map).bringToBack();
+    map.attributionControl.addAttribution("Natural Earth via world-atlas");
+  });
+  var panel = document.getElementById("place-panel");
+  function show(place) {
+    panel.textContent = "";
+    var h = el("h2");
+    h.appendChild(el("a", { href: "/actors/" + encodeURIComponent(place.id) }, place.name));
+    panel.appendChild(h);
+    panel.appendChild(el("p", { "class": "muted" }, (place.kind || "place") + " · " + place.facts.length + " facts"));
+    var ol = el("ol", { "class": "place-facts" });
+    place.facts.forEach(function (f) {
+      var li = el("li", { "class": f.hedged ? "fact hedged" : "fact" });
+      li.appendChild(el("a", { href: "/actors/" + encodeURIComponent(f.subject_id) }, f.subject));
+      li.appendChild(el("span", { "class": "rel rel-" + f.relation }, " " + f.relation.replace(/_/g, " ") + " "));
+      li.appendChild(el("span", {}, place.name));
+      li.appendChild(el("div", { "class": "prov" }, (f.date || "undated") + (f.hedged ? " · hedged" : "")));
+      li.appendChild(el("blockquote", { "class": "evidence" }, f.evidence));
+      if (f.document_id) {
+        li.appendChild(el("a", { href: "/documents/" + encodeURIComponent(f.document_id) + "?fact=" + encodeURIComponent(f.id) }, "source: " + f.doc_id));
+      }
+      ol.appendChild(li);
+    });
+    panel.appendChild(ol);
+  }
+  fetch("/api/places").then(function (r) { return r.json(); }).then(function (places) {
+    var n = 0;
+    places.forEach(function (p) {
+      if (p.lat === null || p.lon === null || p.lat === undefined) return;
+      n++;
+      var m = L.circleMarker([p.lat, p.lon], {
+        radius: 5 + 3 * Math.sqrt(p.facts.length), color: "#7b241c", weight: 1.5, fillColor: "#e74c3c", fillOpacity: 0.75
+      }).addTo(map);
+      m.bindTooltip(p.name + " (" + p.facts.length + ")");  // Leaflet tooltips set text via innerHTML: names below are escaped
+      m.on("click", function () { show(p); });
+    });
+    document.body.setAttribute("data-markers", String(n));
+  });
+})();
