@@ -298,8 +298,7 @@ def ingest(
 ) -> None:
     """Extract documents and add them to the store (re-ingesting is safe).
 
-    Sources: files and folders, WARC crawls, URLs (arguments or --urls FILE), RSS/Atom
-    feeds (--feed), or a watched folder (--watch)."""
+    Sources: files and folders, WARC crawls, URLs (arguments or --urls FILE), RSS/Atom feeds (--feed), or a watched folder (--watch)."""
     from allegiance.ingest.web import FetchOptions, fetching, read_url_list
 
     paths = list(paths or [])
@@ -618,3 +617,29 @@ def demo(db: str = DbOption) -> None:
 
 def run() -> None:  # pragma: no cover - console entry helper
     app(prog_name="allegiance")
+
+
+# -- serve --------------------------------------------------------------------------------
+@app.command()
+@_guarded
+def serve(
+    db: str = DbOption,
+    port: int = typer.Option(8000, "--port", help="TCP port.", show_default=True),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Interface to bind (default: this machine only).", show_default=True
+    ),
+    read_only: bool = typer.Option(False, "--read-only", help="Open the store read-only (no reviews)."),
+) -> None:
+    """Run the analyst web app (network, actors, documents, map; JSON API under /api/)."""
+    import uvicorn
+
+    from allegiance.store import StoreError
+    from allegiance.web.app import create_app
+
+    if not Path(db).exists():
+        raise StoreError(f"no store at {db}: run `allegiance ingest` first")
+    web = create_app(db, read_only=read_only)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _line(f"warning: serving on {host}: anyone who can reach this address can read and review the store")
+    _line(f"Allegiance web app on http://{'[' + host + ']' if ':' in host else host}:{port}/ (API docs at /docs)")
+    uvicorn.run(web, host=host, port=port, log_level="warning")

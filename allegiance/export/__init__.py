@@ -146,9 +146,6 @@ class Selection:
         return list(out.values())
 
 
-_FACT_ORDER_NONE = "9999"
-
-
 def _fact_sort_key(f: dict) -> tuple:
     return (f.get("date") is None, f.get("date") or "", f.get("doc_id") or "", f.get("start") or 0,
             f["relation"], f["id"])

@@ -32,15 +32,7 @@ _GAP_PLACE = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r⟧|⟦L\d+⟧)"
 
 ALLOWED = {"ORG": {"O"}, "PER": {"P"}, "PLACE": {"L"}, "ACTOR": {"O", "P"}, "ANY": {"O", "P", "L"}}
 
-LIST_FILLER = {
-    ",", "and", "or", "as", "well", "the", "both", "also", "including", "such", "like", "parts", "part", "of",
-    "large", "region", "regions", "area", "areas", "countries", "country", "cities", "city", "province",
-    "provinces", "home", "neighbouring", "neighboring", "other", "several", "(", ")", "–", "—", "-", "'s",
-    "higher", "leadership", "a.k.a.", "aka", "known", "self", "proclaimed", "top", "then", "in", "a", "an",
-    "even", "eastern", "western", "northern", "southern", "central", "north", "south", "east", "west", "much",
-    "most", "vast", "swathes", "swaths", "tracts", "&", "\"", "'", "its", "their", "his", "jointly", "by",
-    "with", "offshoots", "branches", "cells", "bases", "presence", "formerly", "previously", "now", "called",
-}
+LIST_FILLER = frozenset(cues()["list_filler"])
 
 
 def _cue_alt(words: list[str]) -> str:
@@ -311,15 +303,12 @@ def _leader_alt() -> str:
 # Relations where the subject acts: "a leader of X pledged..." is not X pledging.
 _AGENTIVE = {"pledged_allegiance_to", "joined", "defected_from"}
 _ROLE_OF = re.compile(
-    r"(?:leader|leaders|member|members|commander|commanders|official|officials|fighters|militants|defectors|"
-    r"supporters|followers|elements|factions|figure|judge|emir|head|cleric|spokesman|deputy|group|groups|number|"
-    r"some|many|most|dozens|hundreds|thousands|part|parts|faction|cell|cells|wing|ranks) (?:of|from|in|within) (?:the )?"
-    r"(?:[a-z]+ )?$"
+    "(?:" + "|".join(map(re.escape, cues()["role_of_nouns"])) + r") (?:of|from|in|within) (?:the )?(?:[a-z]+ )?$"
 )
 
 
 _PLACED = {"active_in", "recruits_in", "attacked"}
-_BRANCH_AFTER = re.compile(r" (?:branch|branches|affiliate|affiliates|franchise|wing|arm|offshoot|splinter|faction|cell|cells)\b")
+_BRANCH_AFTER = re.compile(r" (?:" + "|".join(map(re.escape, cues()["branch_nouns"])) + r")\b")
 
 
 def _placeholder_end(skel: str, refs: list[Ref], ref: Ref, start: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from allegiance.extract.cues import cues
 from allegiance.extract.mentions import Cand, find_all, _overlaps
 from allegiance.resolve.gazetteer import Gazetteer
 from allegiance.resolve.names import match_key
@@ -20,7 +21,7 @@ _ALIAS_GLUE = re.compile(
     re.IGNORECASE,
 )
 _PAREN_OPEN = re.compile(r"^\s*\(\s*[\"“‘']?(?:the\s+)?$")
-_STOP_SHORT = {"state", "islamic", "front", "group", "army", "brigade", "movement", "abu", "al", "ibn", "bin", "media"}
+_STOP_SHORT = frozenset(cues()["short_form_stopwords"])
 
 
 class _UF:

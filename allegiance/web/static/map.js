@@ -39,7 +39,8 @@
       var m = L.circleMarker([p.lat, p.lon], {
         radius: 5 + 3 * Math.sqrt(p.facts.length), color: "#7b241c", weight: 1.5, fillColor: "#e74c3c", fillOpacity: 0.75
       }).addTo(map);
-      m.bindTooltip(p.name + " (" + p.facts.length + ")");  // Leaflet tooltips set text via innerHTML: names below are escaped
+      // a string tooltip would be set as innerHTML: pass a text node instead
+      m.bindTooltip(el("span", {}, p.name + " (" + p.facts.length + ")"));
       m.on("click", function () { show(p); });
     });
     document.body.setAttribute("data-markers", String(n));

@@ -1,0 +1,213 @@
+"""The web app's JSON API and server-rendered pages (FastAPI TestClient), on a store
+filled by ingesting the repo's examples/corpus seeds."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from allegiance.pipeline import extract_paths  # noqa: E402
+from allegiance.records import IngestError  # noqa: E402
+from allegiance.store import Store  # noqa: E402
+from allegiance.web.app import create_app  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parents[1] / "examples" / "corpus"
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+
+
+def ingest_examples(db: Path, extra=()) -> None:
+    with Store(db) as store:
+        for ex in extract_paths([str(CORPUS)]):
+            assert not isinstance(ex, IngestError), ex
+            store.add_extraction(ex)
+        for ex in extra:
+            store.add_extraction(ex)
+
+
+def xss_extraction():
+    from tests.conftest import build_extraction
+
+    text = (
+        f"Hostile page {XSS_SCRIPT} with markup. The Payload Brigade {XSS_IMG} pledged allegiance to "
+        f"AQIM in March 2016. {XSS_SCRIPT}"
+    )
+    return build_extraction(
+        "hostile.html.txt",
+        text,
+        [
+            ("e1", "ORG", f"Payload Brigade {XSS_IMG}", [f"Payload Brigade {XSS_IMG}"], None),
+            ("e2", "ORG", "al-Qaeda in the Islamic Maghreb", ["AQIM"], "aqim"),
+        ],
+        [("e1", "pledged_allegiance_to", "e2",
+          f"The Payload Brigade {XSS_IMG} pledged allegiance to AQIM in March 2016.", {"date": "2016-03"})],
+        published="2016-04-01",
+        title=f"Hostile {XSS_SCRIPT} title",
+    )
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    db = tmp_path_factory.mktemp("web") / "web.duckdb"
+    ingest_examples(db, [xss_extraction()])
+    app = create_app(db)
+    with TestClient(app) as c:
+        yield c
+    app.state.ws.store.close()
+
+
+def test_actors_lists_groups(client):
+    r = client.get("/api/actors")
+    assert r.status_code == 200
+    ids = {a["id"] for a in r.json()}
+    assert {"aqim", "islamic_state"} <= ids
+
+
+def test_actor_card_aliases_and_dated_timeline(client):
+    card = client.get("/api/actors/islamic_state").json()
+    assert card["actor"]["name"] == "Islamic State"
+    aliases = {a["alias"]: a["count"] for a in card["aliases"]}
+    assert "ISIL" in aliases and all(n >= 1 for n in aliases.values())
+    assert card["relations"], "facts grouped by relation"
+    dates = [f["date"] for f in card["timeline"] if f["date"]]
+    assert dates == sorted(dates)
+    undated = [i for i, f in enumerate(card["timeline"]) if not f["date"]]
+    assert all(i >= len(dates) for i in undated), "undated facts come last"
+    assert client.get("/api/actors/no-such-actor").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["ISIL", "Daesh", "islamic state", "ISIS"])
+def test_search_resolves_aliases(client, name):
+    hits = client.get("/api/search", params={"q": name}).json()
+    assert hits and hits[0]["id"] == "islamic_state"
+
+
+def test_search_nom_de_guerre(client):
+    hits = client.get("/api/search", params={"q": "Baghdadi"}).json()
+    assert hits and hits[0]["id"] == "abu_bakr_al_baghdadi"
+
+
+def test_facts_filters(client):
+    all_facts = client.get("/api/facts").json()
+    assert len(all_facts) > 20
+    rel = client.get("/api/facts", params={"relation": "leader_of"}).json()
+    assert rel and all(f["relation"] == "leader_of" for f in rel)
+    aqim = client.get("/api/facts", params={"actor": "AQIM"}).json()
+    assert aqim and all("aqim" in (f["subject_id"], f["object_id"]) for f in aqim)
+    since = client.get("/api/facts", params={"since": "2017"}).json()
+    assert since and all(f["date"] >= "2017" for f in since)
+    until = client.get("/api/facts", params={"until": "2015"}).json()
+    assert until and all(f["date"][:4] <= "2015" for f in until)
+    src = client.get("/api/facts", params={"source": "001_"}).json()
+    assert src and all(f["doc_id"].startswith("001_") for f in src)
+    assert client.get("/api/facts", params={"since": "last week"}).status_code == 422
+
+
+def test_graph_nodes_edges_and_date_range(client):
+    g = client.get("/api/graph").json()
+    node_ids = {n["id"] for n in g["nodes"]}
+    assert {"aqim", "islamic_state"} <= node_ids
+    assert all(e["source"] in node_ids and e["target"] in node_ids for e in g["edges"])
+    assert {n["type"] for n in g["nodes"]} >= {"ORG", "PLACE"}
+    narrow = client.get("/api/graph", params={"since": "2017", "until": "2018"}).json()
+    assert 0 < len(narrow["edges"]) < len(g["edges"])
+    assert all("2017" <= e["date"][:4] <= "2018" for e in narrow["edges"])
+    # a fact without its own date is dated by its article's publication date
+    pub = [e for e in g["edges"] if e["date_source"] == "published"]
+    assert pub and all(e["date"] for e in pub)
+    only = client.get("/api/graph", params={"relation": "leader_of"}).json()
+    assert only["edges"] and {e["relation"] for e in only["edges"]} == {"leader_of"}
+
+
+def test_document_text_mentions_and_evidence_offsets(client):
+    docs = client.get("/api/documents").json()
+    assert len(docs) == 6
+    doc_id = next(d["id"] for d in docs if d["doc_id"].startswith("001_"))
+    doc = client.get(f"/api/documents/{doc_id}").json()
+    text = doc["text"]
+    assert doc["shown_text"] == "clean" and text
+    assert doc["mentions"] and doc["facts"]
+    for m in doc["mentions"]:
+        for a, b in m["clean"]:
+            assert text[a:b] in m["text"]
+    for f in doc["facts"]:
+        pieces = "".join(text[a:b] for a, b in f["clean"])
+        assert pieces.replace("\n", "") in f["evidence"].replace("\n", "") or f["evidence"] in pieces
+    assert client.get("/api/documents/nope").status_code == 404
+
+
+def test_places_have_coordinates(client):
+    places = client.get("/api/places").json()
+    by_id = {p["id"]: p for p in places}
+    assert "libya" in by_id
+    libya = by_id["libya"]
+    assert libya["lat"] == pytest.approx(26.34, abs=2) and libya["lon"] == pytest.approx(17.23, abs=2)
+    assert all(f["relation"] in ("active_in", "recruits_in", "attacked") for p in places for f in p["facts"])
+
+
+def test_review_reject_hides_fact_until_asked(client):
+    fact = client.get("/api/facts", params={"relation": "leader_of"}).json()[0]
+    fid = fact["id"]
+    r = client.post(f"/api/facts/{fid}/review", json={"action": "reject", "user": "tester", "note": "wrong"})
+    assert r.status_code == 200 and r.json()["action"] == "reject" and r.json()["user"] == "tester"
+    assert fid not in {f["id"] for f in client.get("/api/facts").json()}
+    assert fid not in {e["id"] for e in client.get("/api/graph").json()["edges"]}
+    audit = client.get("/api/facts", params={"include_rejected": 1}).json()
+    assert any(f["id"] == fid and f["rejected"] for f in audit)
+    assert any(e["id"] == fid for e in client.get("/api/graph", params={"include_rejected": 1}).json()["edges"])
+    history = client.get(f"/api/facts/{fid}/reviews").json()
+    assert history[-1]["action"] == "reject" and history[-1]["created_at"]
+    # confirming again restores it (latest review wins)
+    assert client.post(f"/api/facts/{fid}/review", json={"action": "confirm"}).status_code == 200
+    assert fid in {f["id"] for f in client.get("/api/facts").json()}
+
+
+def test_review_correct_and_validation(client):
+    fact = client.get("/api/facts", params={"relation": "active_in"}).json()[0]
+    fid = fact["id"]
+    r = client.post(f"/api/facts/{fid}/review", json={"action": "correct", "relation": "recruits_in"})
+    assert r.status_code == 200
+    corrected = next(f for f in client.get("/api/facts").json() if f["id"] == fid)
+    assert corrected["relation"] == "recruits_in" and corrected["original_relation"] == "active_in"
+    assert client.post(f"/api/facts/{fid}/review", json={"action": "delete"}).status_code == 422
+    assert client.post(f"/api/facts/{fid}/review", json={"action": "correct"}).status_code == 422
+    assert client.post(f"/api/facts/{fid}/review", json={"action": "correct", "relation": "x"}).status_code == 422
+    assert client.post("/api/facts/nope/review", json={"action": "reject"}).status_code == 404
+
+
+def test_pages_render_and_escape(client):
+    for url in ("/network", "/map", "/actors/aqim", "/docs"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert "cdn." not in r.text, "no CDN at run time"
+    assert "default-src 'self'" in client.get("/network").headers["content-security-policy"]
+    hostile = next(d for d in client.get("/api/documents").json() if d["doc_id"] == "hostile.html.txt")
+    page = client.get(f"/documents/{hostile['id']}").text
+    assert XSS_SCRIPT not in page and XSS_IMG not in page
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in page
+    actor = client.get("/api/search", params={"q": "Payload Brigade"}).json()[0]
+    page = client.get(f"/actors/{actor['id']}").text
+    assert XSS_IMG not in page and "&lt;img src=x onerror=" in page
+
+
+def test_document_page_marks_selected_fact(client):
+    doc = next(d for d in client.get("/api/documents").json() if d["doc_id"].startswith("003_"))
+    fact = client.get(f"/api/documents/{doc['id']}").json()["facts"][0]
+    page = client.get(f"/documents/{doc['id']}", params={"fact": fact["id"]}).text
+    assert f"ev-{fact['id']}" in page and "selected" in page
+    assert 'href="/actors/islamic_state"' in page
+
+
+def test_serve_command_defaults_to_localhost():
+    from typer.testing import CliRunner
+
+    from allegiance.cli import app
+
+    out = CliRunner().invoke(app, ["serve", "--help"])
+    assert out.exit_code == 0
+    assert "127.0.0.1" in out.output
+    missing = CliRunner().invoke(app, ["serve", "--db", "/nonexistent/x.duckdb"])
+    assert missing.exit_code == 1
