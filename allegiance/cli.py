@@ -643,3 +643,86 @@ def serve(
         _line(f"warning: serving on {host}: anyone who can reach this address can read and review the store")
     _line(f"Allegiance web app on http://{'[' + host + ']' if ':' in host else host}:{port}/ (API docs at /docs)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+# -- export / import ----------------------------------------------------------------------
+EXPORT_UNITS = {
+    "graphml": "edges", "gexf": "edges", "stix": "STIX objects", "events-csv": "events",
+    "facts-csv": "facts", "cypher": "statements", "jsonl": "records",
+}
+
+
+@app.command("export")
+@_guarded
+def export_cmd(
+    format: str = typer.Argument(..., help=f"One of: {', '.join(EXPORT_UNITS)}."),
+    db: str = DbOption,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write here (default: stdout)."),
+    since: Optional[str] = typer.Option(None, "--since", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    until: Optional[str] = typer.Option(None, "--until", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    actor: Optional[list[str]] = typer.Option(
+        None, "--actor", "-a", help="Facts with this actor at either end (id, name or alias); repeatable."
+    ),
+    include_hedged: bool = typer.Option(
+        True, "--include-hedged/--no-hedged", help="Keep or leave out hedged facts."
+    ),
+) -> None:
+    """Export the graph for Gephi (graphml, gexf), STIX 2.1, spreadsheets (events-csv,
+    facts-csv), Neo4j (cypher) or as a lossless dump (jsonl, see `allegiance import`)."""
+    import tempfile
+
+    from allegiance.export import FORMATS, export
+
+    fmt = format.lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"must be one of: {', '.join(FORMATS)}", param_hint="FORMAT")
+    _check_date(since, "--since")
+    _check_date(until, "--until")
+    with _open_store(db, read_only=True) as store:
+        kwargs = dict(since=since, until=until, actors=actor or [], include_hedged=include_hedged)
+        if output is None or str(output) == "-":
+            output = None
+            n = export(store, fmt, sys.stdout, **kwargs)
+            sys.stdout.flush()
+        else:
+            target = Path(output)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent or Path(".")))
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                    n = export(store, fmt, fh, **kwargs)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+    _line(f"exported {n} {EXPORT_UNITS[fmt]} ({fmt}) to {output if output else 'stdout'}")
+
+
+@app.command("import")
+@_guarded
+def import_cmd(
+    file: str = typer.Argument(..., help="JSON Lines from `allegiance export jsonl` ('-' for stdin)."),
+    db: str = DbOption,
+) -> None:
+    """Load a JSON Lines export into a store (documents already there are skipped)."""
+    from allegiance.export.jsonl import import_file
+
+    with _open_store(db, read_only=False) as store:
+        result = import_file(store, file, sys.stdin if file == "-" else None)
+        counts = store.counts()
+    added = result.added
+    console = _out()
+    console.print(
+        _t(
+            f"imported: {added['document']} documents, {added['actor']} actors, {added['alias']} aliases, "
+            f"{added['mention']} mentions, {added['fact']} facts; "
+            f"{result.skipped_documents} documents already in the store"
+        ),
+        soft_wrap=True,
+    )
+    console.print(
+        _t(
+            f"store {db}: {counts['documents']} documents, {counts['actors']} actors, "
+            f"{counts['aliases']} aliases, {counts['mentions']} mentions, {counts['facts']} facts"
+        ),
+        soft_wrap=True,
+    )

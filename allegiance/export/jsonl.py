@@ -136,8 +136,9 @@ class ImportResult:
     records: int = 0
 
 
-def read_records(lines: Iterable[str], where: str = "<input>") -> Iterator[tuple[int, dict]]:
-    """(line number, record) for each non-blank line; bad lines raise ImportFileError.
+def read_records(lines: Iterable[str], where: str = "<input>") -> Iterator[tuple[int, str, dict]]:
+    """(line number, record type, store row) for each non-blank line; bad lines raise
+    ImportFileError.
     The header is checked when present (hand-made files may leave it out)."""
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -165,6 +166,7 @@ def read_records(lines: Iterable[str], where: str = "<input>") -> Iterator[tuple
         if rtype not in RECORD_TABLES:
             raise ImportFileError(f"{where}:{n}: unknown record type {rtype!r}")
         table = RECORD_TABLES[rtype]
+        rec = {k: v for k, v in rec.items() if k != "type"}
         for old, new in _RENAMED.get(table, {}).items():
             if new in rec:
                 rec[old] = rec.pop(new)
@@ -173,7 +175,7 @@ def read_records(lines: Iterable[str], where: str = "<input>") -> Iterator[tuple
             raise ImportFileError(f"{where}:{n}: {rtype} record lacks {', '.join(missing)}")
         if table == "actors" and rec["type"] not in ENTITY_TYPES:
             raise ImportFileError(f"{where}:{n}: actor type {rec['type']!r} is not one of {', '.join(ENTITY_TYPES)}")
-        yield n, rec
+        yield n, rtype, rec
 
 
 def _row(table: str, rec: dict) -> list[Any]:
@@ -204,13 +206,13 @@ def _existing(con, sql: str, values: list[str]) -> set[str]:
     return {r[0] for r in con.execute(sql, [values]).fetchall()}
 
 
-def import_records(store, recs: Iterable[tuple[int, dict]], where: str = "<input>") -> ImportResult:
+def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<input>") -> ImportResult:
     """Load records into ``store`` (a writable Store) in one transaction."""
     con = store.con
     by_table: dict[str, list[tuple[int, dict]]] = {t: [] for t in RECORD_TABLES.values()}
     result = ImportResult()
-    for n, rec in recs:
-        by_table[RECORD_TABLES[rec["type"]]].append((n, rec))
+    for n, rtype, rec in recs:
+        by_table[RECORD_TABLES[rtype]].append((n, rec))
         result.records += 1
 
     docs = by_table["documents"]

@@ -172,7 +172,10 @@ def extract_document(document: Document, nlp=None) -> Extraction:
             matches = match_sentence(skel, refs)
             # cross-sentence mergers: "The groups that merged are A, B and C." + "... merged to form D"
             pending_merge = _merge_across(skel, refs, matches, pending_merge)
+            denied = context.denied_span(skel)
             for m in matches:
+                if denied and denied[0] <= m.span[0] < denied[1]:
+                    continue
                 if context.find_negation(skel[max(0, m.span[0] - 40): m.span[1]]):
                     continue
                 hedge = context.find_hedge(skel[max(0, m.span[0] - 12): m.span[1]])

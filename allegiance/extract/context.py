@@ -24,6 +24,21 @@ def find_negation(window: str) -> str | None:
     return m.group(0) if m else None
 
 
+@lru_cache(maxsize=1)
+def _denied_frame() -> re.Pattern:
+    c = cues()
+    return re.compile(
+        r"\b(?:" + "|".join(c["report_nouns"]) + r") (?:that|of) (.*) (?:were|was|are|is|proved|proven|have proved|turned out to be) "
+        r"(?:" + "|".join(c["falsity"]) + r")\b"
+    )
+
+
+def denied_span(skel: str) -> tuple[int, int] | None:
+    """"Reports that X defected were wrong": the span of the denied clause."""
+    m = _denied_frame().search(skel)
+    return (m.start(1), m.end(1)) if m else None
+
+
 # --- attribution -----------------------------------------------------------
 
 _TITLE = r"(?:(?:Gen|Lt|Col|Maj|Capt|Sgt|Adm|Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Amb)\.\s+)?"

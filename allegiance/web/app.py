@@ -329,10 +329,26 @@ def create_app(db: str | Path | None = None, *, store: Store | None = None, read
     def api_actor(actor_id: str) -> dict:
         return _card(actor_id)
 
-    @app.get("/api/search", tags=["actors"], summary="Actors a name may mean (any alias, nom de guerre, fuzzy)")
+    @app.get("/api/search", tags=["actors"], summary="Actors a name may mean: any alias seen in the corpus or known to the gazetteer, then fuzzy")
     def api_search(q: str = Query(..., min_length=1, max_length=300), type: Optional[str] = None) -> list[dict]:
         with ws.lock:
-            return ws.store.find_actors(q, type=type)
+            hits = ws.store.find_actors(q, type=type)
+            if any(h["match"] in ("id", "alias") for h in hits):
+                return hits
+            # a name the corpus never used but the gazetteer knows (Daesh, a nom de guerre)
+            from allegiance.resolve.gazetteer import load_gazetteer
+
+            gz_hits = []
+            for e in load_gazetteer().lookup_all(q):
+                for aid in [r[0] for r in ws.con.execute(
+                        "SELECT id FROM actors WHERE gazetteer_id = ? ORDER BY id", [e.id]).fetchall()]:
+                    a = queries.get_actor(ws.con, aid)
+                    if a is None or (type and a["type"] != type.upper()) or any(h["id"] == aid for h in gz_hits):
+                        continue
+                    a.update(match="gazetteer", score=100.0, matched=q)
+                    gz_hits.append(a)
+            seen = {h["id"] for h in gz_hits}
+            return gz_hits + [h for h in hits if h["id"] not in seen]
 
     @app.get("/api/facts", tags=["facts"], summary="Facts with evidence; rejected facts hidden unless include_rejected")
     def api_facts(

@@ -26,7 +26,7 @@
           list.hidden = false;
           return;
         }
-        var exact = hits.filter(function (h) { return h.match === "id" || h.match === "alias"; });
+        var exact = hits.filter(function (h) { return h.match === "id" || h.match === "alias" || h.match === "gazetteer"; });
         if (exact.length >= 1) {
           window.location.href = "/actors/" + encodeURIComponent(exact[0].id);
           return;

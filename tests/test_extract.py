@@ -1,0 +1,111 @@
+"""Extraction behaviour on sentences written for these tests (general constructions)."""
+from __future__ import annotations
+
+import pytest
+
+from allegiance.clean import clean_document
+from allegiance.extract import extract_document
+from allegiance.extract.context import killed, resolve_date
+from allegiance.records import Document
+
+
+def run(text: str, published: str | None = "2019-06-15"):
+    doc = Document(doc_id="t.txt", source="t.txt", raw_text=text, content_hash="x")
+    doc = clean_document(doc)
+    doc.published = published
+    ex = extract_document(doc)
+    names = {e.id: e for e in ex.entities}
+    facts = {(names[f.subject].name, f.relation, names[f.object].name): f for f in ex.facts}
+    return ex, names, facts
+
+
+def entity(ex, name):
+    return next(e for e in ex.entities if e.name == name)
+
+
+def test_acronym_definition_and_alias_glue_make_one_actor():
+    ex, _, _ = run("Militant News\n\nThe Northern Liberation Front (NLF) attacked a convoy. Later the NLF withdrew. "
+                   "Its commander Abu Harith al-Tamimi, also known as Khalid Omar, spoke on Tuesday.")
+    nlf = [e for e in ex.entities if "NLF" in e.aliases]
+    assert len(nlf) == 1 and "Northern Liberation Front" in nlf[0].aliases
+    person = [e for e in ex.entities if "Khalid Omar" in e.aliases]
+    assert len(person) == 1 and "Abu Harith al-Tamimi" in person[0].aliases
+
+
+def test_transliterations_and_nom_de_guerre_resolve_through_the_gazetteer():
+    ex, _, facts = run("Report\n\nAl Qaida leader Ayman al-Zawahri praised the attack. "
+                       "AQIM, which is led by Abu Musab Abdel Wadoud, issued a statement.")
+    assert ("Ayman al-Zawahiri", "leader_of", "al-Qaeda") in facts
+    assert ("Abdelmalek Droukdel", "leader_of", "al-Qaeda in the Islamic Maghreb") in facts
+
+
+def test_pledge_to_a_list_skips_organisations_that_only_qualify_leaders():
+    _, _, facts = run("Report\n\nThe Northern Liberation Front pledged allegiance to Taliban leader Mullah Haibatullah "
+                      "and al-Qaeda leader Ayman al-Zawahiri.")
+    assert ("Northern Liberation Front", "pledged_allegiance_to", "Haibatullah Akhundzada") in facts
+    assert ("Northern Liberation Front", "pledged_allegiance_to", "Ayman al-Zawahiri") in facts
+    assert ("Northern Liberation Front", "pledged_allegiance_to", "Taliban") not in facts
+    assert ("Haibatullah Akhundzada", "leader_of", "Taliban") in facts
+
+
+def test_negated_statements_produce_no_fact():
+    _, _, facts = run("Report\n\nThe Northern Liberation Front denied that it had pledged allegiance to the Islamic State. "
+                      "Reports that Boko Haram defected from the Islamic State were wrong.")
+    assert not [k for k in facts if k[1] in ("pledged_allegiance_to", "defected_from")]
+
+
+def test_hedged_statements_are_flagged_with_lower_confidence():
+    _, _, facts = run("Report\n\nThe Northern Liberation Front is believed to have joined the Islamic State. "
+                      "Ansar Dine joined al-Qaeda in the Islamic Maghreb.")
+    hedged = facts[("Northern Liberation Front", "joined", "Islamic State")]
+    plain = facts[("Ansar Dine", "joined", "al-Qaeda in the Islamic Maghreb")]
+    assert hedged.hedged and not plain.hedged and hedged.confidence < plain.confidence
+
+
+def test_attack_carries_killed_place_date_and_attribution():
+    ex, names, facts = run("Report\n\nBoko Haram attacked Nigerian soldiers in Maiduguri on March 3, killing 12, "
+                           "officials said.")
+    f = facts[("Boko Haram", "attacked", next(n.name for n in ex.entities if "Nigerian soldiers" in n.aliases))]
+    assert f.attributes["killed"] == 12
+    assert names[f.attributes["place"]].name == "Maiduguri"
+    assert f.date == "2019-03-03"
+    assert f.attributed_to == "officials"
+
+
+def test_merger_of_a_list_into_a_new_group():
+    _, _, facts = run("Report\n\nAnsar Dine, al-Mourabitoun and Katiba Macina merged to form "
+                      "Jama'at Nusrat al-Islam wal-Muslimin in March 2017.")
+    for g in ("Ansar Dine", "al-Mourabitoun", "Katiba Macina"):
+        assert (g, "merged_into", "Jama'at Nusrat al-Islam wal-Muslimin") in facts
+
+
+def test_evidence_offsets_point_into_the_raw_text():
+    raw = "Skip to main content\n\nReport\n\nBoko Haram is active in Nigeria and Niger.\n\nShare this article\n"
+    ex, _, facts = run(raw)
+    assert facts
+    for f in ex.facts:
+        assert raw[f.start:f.end] == f.evidence
+
+
+@pytest.mark.parametrize("expr,published,expected", [
+    ("July 2014", None, "2014-07"),
+    ("last August", "2017-01-20", "2016-08"),
+    ("on July 30", "2014-08-05", "2014-07-30"),
+    ("in 2015", None, "2015"),
+    ("two weeks", "2020-01-01", None),
+    ("July 30", None, None),
+])
+def test_dates_resolve_against_the_publication_date(expr, published, expected):
+    assert resolve_date(expr, published) == expected
+
+
+def test_killed_counts():
+    assert killed("an attack that killed 15 soldiers") == 15
+    assert killed("At least 39 foreign hostages were killed.") == 39
+    assert killed("the ambush that killed four US soldiers") == 4
+    assert killed("nobody was hurt") is None
+
+
+def test_non_english_documents_are_not_extracted():
+    doc = Document(doc_id="f.txt", source="f.txt", raw_text="x", content_hash="y", text="x", language="fr")
+    assert extract_document(doc).facts == []
