@@ -308,7 +308,7 @@ def ingest(
         if not watch.expanduser().is_dir():
             raise typer.BadParameter(f"{watch} is not a folder", param_hint="--watch")
     elif not (paths or urls or feed):
-        raise typer.BadParameter("give files, folders or URLs, or --urls, --feed or --watch", param_hint="PATHS")
+        raise typer.BadParameter("nothing to ingest: give files, folders or URLs, or --urls, --feed or --watch")
     options = FetchOptions(allow_private=allow_private, timeout=timeout)
     total: dict[str, int] = dict(added=0, unchanged=0, replaced=0, failed=0, actors_added=0, facts_added=0)
     with _open_store(db, read_only=False) as store:

@@ -195,7 +195,15 @@ def select(
         if f.get("date"):
             dates.setdefault(f["subject_id"], []).append(f["date"])
             dates.setdefault(f["object_id"], []).append(f["date"])
+    gazetteer = None
     for aid, a in actor_rows.items():
+        if not a.get("kind") and a.get("gazetteer_id"):  # stores filled without kinds
+            if gazetteer is None:
+                from allegiance.resolve.gazetteer import load_gazetteer
+
+                gazetteer = load_gazetteer()
+            entry = gazetteer.by_id.get(a["gazetteer_id"])
+            a["kind"] = entry.kind if entry is not None else None
         a["aliases"] = aliases.get(aid, [])
         seen = dates.get(aid, []) + [p for p in published.get(aid, []) if _in_range(p, since, until)]
         a["first_seen"] = earliest(seen)

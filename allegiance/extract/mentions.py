@@ -121,6 +121,7 @@ def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
+    text = doc.text          # Doc.text joins every token: compute it once
     toks = list(doc)
     keys = [_tok_key(t) for t in toks]
     out: list[Cand] = []
@@ -159,10 +160,10 @@ def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
             i += 1
             continue
         j, (entry, how) = found
-        start, end = _clean_span(doc.text, tok.idx, toks[j].idx + len(toks[j].text))
-        cand = Cand(start, end, doc.text[start:end], entry.type, "gazetteer", entry, entry.kind, extra={"how": how})
+        start, end = _clean_span(text, tok.idx, toks[j].idx + len(toks[j].text))
+        cand = Cand(start, end, text[start:end], entry.type, "gazetteer", entry, entry.kind, extra={"how": how})
         if how == "description" or any(t.text in ("'s", "’s") for t in toks[i:j + 1]):
-            cand.parent = _possessor(doc, toks, i, j, idx)
+            cand.parent = _possessor(text, toks, i, j, idx)
             if cand.parent is not None and cand.parent.entry is not None and cand.parent.entry.id == entry.id:
                 cand.parent = None
         out.append(cand)
@@ -170,12 +171,12 @@ def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
     return out
 
 
-def _possessor(doc, toks, i: int, j: int, idx: GazIndex) -> Cand | None:
+def _possessor(doc_text: str, toks, i: int, j: int, idx: GazIndex) -> Cand | None:
     """In "al-Qaeda's North African branch", the ORG before the possessive."""
     for k in range(i, j + 1):
         if toks[k].text in ("'s", "’s", "'", "’"):
-            s, e = _clean_span(doc.text, toks[i].idx, toks[k].idx)
-            text = doc.text[s:e]
+            s, e = _clean_span(doc_text, toks[i].idx, toks[k].idx)
+            text = doc_text[s:e]
             hit = idx.exact.get(text) or idx.keys.get(match_key(text))
             if hit and hit[0].type == "ORG":
                 return Cand(s, e, text, "ORG", "gazetteer", hit[0], hit[0].kind)
@@ -216,6 +217,8 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]
     out = []
     prefixes = set(cues()["person_title_strip"])
     facilities = set(cues()["facility_heads"])
+    text_all = doc.text
+    headline_cache: dict[int, bool] = {}
     for ent in doc.ents:
         typ = _NER_TYPES.get(ent.label_)
         if typ is None:
@@ -223,19 +226,22 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]
         last_word = ent.text.split()[-1].lower().strip(".,'’") if ent.text.split() else ""
         if last_word in facilities:
             continue   # "Splendid Hotel", "US consulate": a target's building, not an actor
-        if _headline(ent.sent) and not (typ == "PERSON" and len(ent) >= 2):
+        sent = ent.sent
+        if sent.start not in headline_cache:
+            headline_cache[sent.start] = _headline(sent)
+        if headline_cache[sent.start] and not (typ == "PERSON" and len(ent) >= 2):
             continue   # Title Case Headlines fool the statistical NER
-        start, end = _clean_span(doc.text, ent.start_char, ent.end_char)
+        start, end = _clean_span(text_all, ent.start_char, ent.end_char)
         if end <= start:
             continue
-        text = doc.text[start:end]
+        text = text_all[start:end]
         # "Gen. Thomas D. Waldhauser" -> strip titles for PERSON names
         if typ == "PERSON":
             low = text.lower()
             for p in sorted(prefixes, key=len, reverse=True):
                 if low.startswith(p + " ") and len(text) > len(p) + 3:
                     start += len(p) + 1
-                    text = doc.text[start:end]
+                    text = text_all[start:end]
                     low = text.lower()
         if _overlaps((start, end), taken) or len(text) < 2 or _BAD_NAME.match(text) or "\n" in text:
             continue

@@ -1,0 +1,120 @@
+"""Per-document work units for parallel and distributed extraction.
+
+The driver lists the inputs (:func:`expand_inputs`, the same walk and order as
+``allegiance.ingest``); a worker turns one input into extractions with
+:func:`extract_one`, which is ``allegiance.pipeline.extract_paths`` on that single path,
+so a document extracted on a worker is exactly the document the CLI would extract.
+:func:`process_bytes` does the same for bytes already in memory (Spark ``binaryFiles``)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from allegiance.records import Extraction, IngestError
+
+
+def expand_inputs(paths: Iterable[str]) -> list[str | IngestError]:
+    """Every unit of work under ``paths``, in ingest order: a folder becomes its text files
+    (recursive, sorted, hidden skipped: ``allegiance.ingest.reader``'s walk); files,
+    ``.warc`` crawls, URLs and ``-`` stay as given; unreadable folders become IngestErrors."""
+    from allegiance.ingest.reader import _walk_folder
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[str | IngestError] = []
+    for given in paths:
+        name = os.fspath(given)
+        if name != "-" and not name[:8].lower().startswith(("http://", "https://")):
+            path = Path(name).expanduser()
+            if path.is_dir():
+                out.extend(item if isinstance(item, IngestError) else str(item) for item in _walk_folder(path))
+                continue
+        out.append(name)
+    return out
+
+
+def extract_one(path: str) -> list[Extraction | IngestError]:
+    """All extractions of one input (one for a file; a crawl may hold several)."""
+    from allegiance.pipeline import extract_paths
+
+    return list(extract_paths([path]))
+
+
+def process_bytes(name: str, data: bytes, source: str | None = None) -> Extraction | IngestError:
+    """Read, clean and extract one file's bytes exactly as ``allegiance ingest`` does for
+    a file called ``name`` (``source``: its full path; default ``name``)."""
+    from allegiance.extract import extract_document
+    from allegiance.ingest.reader import DEFAULT_MAX_BYTES, HTML_EXTENSIONS, RejectedInput, _document_from_bytes
+
+    source = source or name
+    if len(data) > DEFAULT_MAX_BYTES:
+        return IngestError(source, f"too large: more than {DEFAULT_MAX_BYTES // (1024 * 1024)} MB limit")
+    if not data:
+        return IngestError(source, "empty file")
+    try:
+        doc = _document_from_bytes(
+            data, Path(name).name, source, force_html=Path(name).suffix.lower() in HTML_EXTENSIONS
+        )
+    except RejectedInput as exc:
+        return IngestError(source, str(exc))
+    except Exception as exc:
+        return IngestError(source, f"could not read: {type(exc).__name__}: {exc}")
+    item = _clean(doc)
+    if isinstance(item, IngestError):
+        return item
+    try:
+        return extract_document(item)
+    except Exception as exc:
+        return IngestError(item.source, f"extraction failed: {type(exc).__name__}: {exc}")
+
+
+def _clean(doc):
+    """``allegiance.pipeline.read_documents``'s clean step for one Document."""
+    from allegiance.clean import clean_document
+    from allegiance.pipeline import MAX_ARTICLE_CHARS
+
+    try:
+        doc = clean_document(doc)
+    except Exception as exc:
+        return IngestError(doc.source, f"could not clean: {exc}")
+    if len(doc.text) > MAX_ARTICLE_CHARS:
+        return IngestError(
+            doc.source,
+            f"too long for one article: {len(doc.text) / 1e6:.1f} million characters of text "
+            f"(limit {MAX_ARTICLE_CHARS / 1e6:g} million); split it into articles",
+        )
+    return doc
+
+
+def _init_worker() -> None:
+    from allegiance.extract.nlp import load_nlp
+
+    load_nlp()  # once per worker process
+
+
+def extract_parallel(paths: Iterable[str], workers: int = 2, chunksize: int = 4) -> Iterator[Extraction | IngestError]:
+    """``allegiance.pipeline.extract_paths`` over ``workers`` processes, results in input
+    order (so storing them gives the same store as a serial run). ``workers <= 1`` runs
+    serially in this process; stdin (``-``) is always read here."""
+    units = expand_inputs(paths)
+    if workers <= 1 or len(units) <= 1:
+        for unit in units:
+            if isinstance(unit, IngestError):
+                yield unit
+            else:
+                yield from extract_one(unit)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    files = [u for u in units if isinstance(u, str) and u != "-"]
+    with ctx.Pool(workers, initializer=_init_worker) as pool:
+        results = pool.imap(extract_one, files, chunksize=chunksize)
+        for unit in units:
+            if isinstance(unit, IngestError):
+                yield unit
+            elif unit == "-":
+                yield from extract_one(unit)
+            else:
+                yield from next(results)
