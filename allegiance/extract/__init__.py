@@ -20,6 +20,7 @@ from allegiance.extract.mentions import (
 )
 from allegiance.extract.nlp import load_nlp
 from allegiance.extract.relations import build_skeleton, match_sentence
+from allegiance.extract.select import select_blocks
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
@@ -92,7 +93,9 @@ def extract_document(document: Document, nlp=None) -> Extraction:
     idx = gaz_index(gaz)
 
     parsed = []  # (offset, spaCy doc)
-    blocks = _blocks(text)
+    blocks = [(off + o, t) for off, block in select_blocks(text, idx) for o, t in _blocks(block)]
+    if not blocks:
+        return ex
     for (off, _), sdoc in zip(blocks, nlp.pipe([b for _, b in blocks])):
         parsed.append((off, sdoc))
 

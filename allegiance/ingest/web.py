@@ -32,7 +32,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_FETCH_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_REDIRECTS = 5
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/x-markdown"})
 
 
 def user_agent() -> str:
@@ -249,9 +248,8 @@ class Fetcher:
             return IngestError(url, str(exc))
         except Exception as exc:  # one odd URL never stops the batch
             return IngestError(url, f"could not fetch: {type(exc).__name__}: {exc}")
-        if page.content_type and page.content_type not in HTML_TYPES and not (
-            page.content_type in TEXT_TYPES or page.content_type.startswith("text/")
-        ):
+        ctype = page.content_type
+        if ctype and ctype not in HTML_TYPES and ctype != "application/octet-stream" and not ctype.startswith("text/"):
             return IngestError(url, f"unsupported content type {page.content_type}")
         if not page.data:
             return IngestError(url, "empty response")

@@ -1,0 +1,137 @@
+"""Cheap candidate selection: which parts of a document the statistical pipeline
+must read.
+
+spaCy's parse is the cost (the tokenizer alone is ~30x faster). A relation needs
+an actor, so a sentence is worth parsing only when it names a known group or
+person (gazetteer), looks like a group or person name ("X Brigades", "Abu X
+al-Y"), names a state force, or refers back to an actor ("it", "the group") next
+to a cue word or a place. Documents with none of these (most of a general news
+feed) are not parsed at all. Runs of selected sentences are parsed together so
+the parser keeps its context."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from allegiance.extract.cues import cues, relation_spec
+from allegiance.extract.mentions import GazIndex, _pattern_rx
+from allegiance.resolve.names import match_key
+
+_SENT_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])|\n+")
+_PIECE = re.compile(r"[^\W\d_]+(?:['’][a-z]{1,2})?|\d+")
+_ANAPHOR = re.compile(r"\b(?:it|its|they|their|he|his|which|who|the (?:new |newly[- ]formed |jihadist |militant |extremist |armed |terrorist )?(?:group|organi[sz]ation|faction|movement))\b", re.IGNORECASE)
+MAX_NGRAM = 8
+# a named source: "..., Mouhcine Abdul Wahed, a Moroccan researcher, said." (people count as entities)
+_NAMED_SOURCE = re.compile(r"\b[A-Z][\w’'\-]+ [A-Z][\w’'\-]+\b.{0,80}\b(?:said|says|told|added|stated|wrote)\b|"
+                           r"\b(?:said|says|told|added|according to) (?:Mr |Ms |Dr )?[A-Z][\w’'\-]+ [A-Z]")
+
+
+@lru_cache(maxsize=1)
+def _cue_rx() -> re.Pattern:
+    spec = relation_spec()["cues"]
+    words = set()
+    for name in ("LEADER", "ROLE", "PLEDGE", "SPLIT", "JOIN", "BRANCH", "ALLY_VERB", "RIVAL_VERB", "RIVAL_NOUN",
+                 "MERGE_VERB", "MERGE_NOUN", "LOC_ADJ", "LOC_VERB", "RECRUIT", "ATTACK_VERB", "ATTACK_NOUN", "CLAIM"):
+        words.update(w.lower() for w in spec[name])
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b",
+                      re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _state_rx_words() -> frozenset:
+    return frozenset(h.split()[0] for h in cues()["state_force_heads"])
+
+
+_ABBREV = re.compile(r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Capt|Sgt|Adm|Gov|Sen|Rep|Prof|St|Jr|Sr|No|Jan|Feb|Mar|Apr|"
+                     r"Aug|Sept?|Oct|Nov|Dec|U\.S|U\.N|U\.K|a\.k\.a|e\.g|i\.e|vs|etc))\.$")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    out, start = [], 0
+    for m in _SENT_END.finditer(text):
+        if "\n" not in m.group(0) and _ABBREV.search(text[max(start, m.start() - 6):m.start()]):
+            continue   # "Gen. Thomas D. Waldhauser", "the U.S. military"
+        if m.start() > start:
+            out.append((start, m.start()))
+        start = m.end()
+    if start < len(text):
+        out.append((start, len(text)))
+    return [(s, e) for s, e in out if text[s:e].strip()]
+
+
+def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False) -> tuple[bool, bool]:
+    """(names a known group/person, names a known place). ``names`` collects the
+    words of actor names found so far in the document, so that a later short
+    form ("Droukdel", "Ansar") also counts."""
+    pieces = [re.sub(r"['’][a-z]{1,2}$", "", p) for p in _PIECE.findall(sent)]
+    keys = [match_key(p) for p in pieces]
+    actor = place = False
+    for i, p in enumerate(pieces):
+        if p in names and not collect:
+            return True, place
+        hit = idx.exact.get(p)
+        if hit is not None:
+            if hit[0].type == "PLACE":
+                place = True
+            else:
+                actor = True
+                if not collect:
+                    return True, place
+        if not keys[i]:
+            continue
+        joined = ""
+        n = 0
+        for j in range(i, min(len(pieces), i + MAX_NGRAM)):
+            if not keys[j]:
+                continue
+            joined = keys[j] if not joined else joined + " " + keys[j]
+            n += 1
+            hit = idx.keys.get(joined)
+            if hit is not None:
+                if hit[0].type == "PLACE":
+                    place = True
+                else:
+                    names.update(q for q in pieces[i:j + 1] if q[:1].isupper() and len(q) > 3)
+                    actor = True
+                    if not collect:
+                        return True, place
+        low = p.lower()
+        if low in idx.demonyms and i + 1 < len(pieces) and pieces[i + 1].lower() in _state_rx_words():
+            actor = True
+            if not collect:
+                return True, place
+    return actor, place
+
+
+def select_blocks(text: str, idx: GazIndex) -> list[tuple[int, str]]:
+    """[(offset, text)] of the runs of sentences worth parsing, in order."""
+    org_rx, person_rx, media_rx = _pattern_rx()
+    cue = _cue_rx()
+    keep: list[tuple[int, int]] = []
+    names: set[str] = set()
+    sents = sentences(text)
+    # first pass: names found anywhere in the document make their short forms count
+    for s, e in sents:
+        _actor_hit(text[s:e], idx, names, collect=True)
+        for rx in (org_rx, person_rx, media_rx):
+            for m in rx.finditer(text, s, e):
+                names.update(w for w in re.split(r"[\s\-]+", m.group(1)) if w[:1].isupper() and len(w) > 3)
+    for s, e in sents:
+        sent = text[s:e]
+        actor, place = _actor_hit(sent, idx, names)
+        if not actor:
+            actor = bool(org_rx.search(sent) or person_rx.search(sent) or media_rx.search(sent))
+        if not actor and _ANAPHOR.search(sent) and (place or cue.search(sent)):
+            actor = True
+        if not actor and _NAMED_SOURCE.search(sent):
+            actor = True
+        if actor:
+            keep.append((s, e))
+    blocks: list[tuple[int, int]] = []
+    for s, e in keep:
+        # sentences separated only by whitespace form one block
+        if blocks and not text[blocks[-1][1]:s].strip():
+            blocks[-1] = (blocks[-1][0], e)
+        else:
+            blocks.append((s, e))
+    return [(s, text[s:e]) for s, e in blocks]
