@@ -128,7 +128,12 @@ def extract(
     failed = 0
     fh = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        for item in extract_paths(paths):
+        from allegiance.extract import EXTRACTOR_VERSION
+
+        def current(doc) -> bool:
+            return store.is_current(doc.content_hash, EXTRACTOR_VERSION)
+
+        for item in extract_paths(paths, workers=workers, skip=current):
             if isinstance(item, IngestError):
                 failed += 1
                 _line(f"error: {item.source}: {item.message}")
@@ -145,7 +150,8 @@ def extract(
 
 
 # -- ingest -------------------------------------------------------------------------------
-def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], None]] = None) -> dict[str, int]:
+def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], None]] = None,
+            workers: int = 1) -> dict[str, int]:
     """Run the pipeline into the store with a progress display on stderr.
     ``on_stored(document)`` is called after each document is stored."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -165,7 +171,12 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
     )
     with progress:
         task = progress.add_task("", total=None)
-        for item in extract_paths(paths):
+        from allegiance.extract import EXTRACTOR_VERSION
+
+        def current(doc) -> bool:
+            return store.is_current(doc.content_hash, EXTRACTOR_VERSION)
+
+        for item in extract_paths(paths, workers=workers, skip=current):
             if isinstance(item, IngestError):
                 tally["failed"] += 1
                 progress.console.print(_t(f"error: {item.source}: {item.message}"), soft_wrap=True)
@@ -295,6 +306,9 @@ def ingest(
         False, "--allow-private", help="Allow fetching private, loopback and link-local addresses."
     ),
     timeout: float = typer.Option(10.0, "--timeout", min=0.05, help="Connect/read timeout for fetches, seconds."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-j", min=1, help="Extraction processes (default: one per core; small batches run in-process)."
+    ),
 ) -> None:
     """Extract documents and add them to the store (re-ingesting is safe).
 
@@ -321,8 +335,10 @@ def ingest(
                 _line(f"error: {problem.source}: {problem.message}")
             paths.extend(listed)
         if paths:
+            from allegiance.pipeline import default_workers
+
             with fetching(options):
-                _add_tally(total, _ingest(store, paths))
+                _add_tally(total, _ingest(store, paths, workers=workers or default_workers()))
         if feed:
             _ingest_feeds(store, feed, options, total)
         _print_summary(_out(), total, store.counts(), db)
@@ -726,3 +742,29 @@ def import_cmd(
         ),
         soft_wrap=True,
     )
+
+
+# -- load (Parquet from `allegiance.scale.spark.run_spark_ingest`) ------------------------
+@app.command("load")
+@_guarded
+def load_cmd(
+    parquet_dir: Path = typer.Argument(..., help="Parquet folder written by the Spark ingest (documents/ entities/ ...)."),
+    db: str = DbOption,
+) -> None:
+    """Store extractions from a Parquet folder (Spark output) in ingest order, resolving
+    actors across documents exactly as `allegiance ingest` does."""
+    from allegiance.scale.parquet import load_parquet
+    from allegiance.store import StoreError
+
+    if not (parquet_dir / "documents").is_dir():
+        raise StoreError(f"{parquet_dir}: not an allegiance Parquet folder (no documents/ inside)")
+
+    def report(item, result) -> None:
+        if result is None:
+            _line(f"error: {item.source}: {item.message}")
+
+    with _open_store(db, read_only=False) as store:
+        total = load_parquet(parquet_dir, store, on_item=report)
+        _print_summary(_out(), total, store.counts(), db)
+    if total["failed"]:
+        raise typer.Exit(1)

@@ -4,7 +4,8 @@ The CLI, the web app and the distributed job all call these functions; none
 re-implements a stage."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 
 from allegiance.records import Document, Extraction, IngestError
 
@@ -12,6 +13,8 @@ from allegiance.records import Document, Extraction, IngestError
 # A news article is a few thousand words; a file with megabytes of text is a dump
 # or a concatenation, which should be split into articles before extraction.
 MAX_ARTICLE_CHARS = 2_000_000
+# below this many documents, extraction stays in-process (no worker start-up cost)
+SMALL_BATCH = 8
 
 
 def read_documents(paths: Iterable[str], *, max_chars: int = MAX_ARTICLE_CHARS) -> Iterator[Document | IngestError]:
@@ -38,14 +41,68 @@ def read_documents(paths: Iterable[str], *, max_chars: int = MAX_ARTICLE_CHARS) 
         yield doc
 
 
-def extract_paths(paths: Iterable[str]) -> Iterator[Extraction | IngestError]:
-    from allegiance.extract import extract_document
+def _extract_one(item: Document | IngestError, skip: bool = False) -> Extraction | IngestError:
+    from allegiance.extract import EXTRACTOR_VERSION, extract_document
 
-    for item in read_documents(paths):
-        if isinstance(item, IngestError):
-            yield item
-            continue
-        try:
-            yield extract_document(item)
-        except Exception as exc:
-            yield IngestError(item.source, f"extraction failed: {type(exc).__name__}: {exc}")
+    if isinstance(item, IngestError):
+        return item
+    if skip:
+        # already stored by this extractor version: the store will report it unchanged
+        return Extraction(document=item, extractor_version=EXTRACTOR_VERSION)
+    try:
+        return extract_document(item)
+    except Exception as exc:  # one bad document never stops the batch
+        return IngestError(item.source, f"extraction failed: {type(exc).__name__}: {exc}")
+
+
+def _worker_init() -> None:
+    # Each worker loads the model and the gazetteer once, then serves many documents.
+    import signal
+
+    from allegiance.extract.mentions import gaz_index
+    from allegiance.extract.nlp import load_nlp
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    load_nlp()
+    gaz_index()
+
+
+def _extract_task(args: tuple) -> Extraction | IngestError:
+    return _extract_one(*args)
+
+
+def extract_paths(
+    paths: Iterable[str],
+    *,
+    workers: int = 1,
+    skip: Callable[[Document], bool] | None = None,
+) -> Iterator[Extraction | IngestError]:
+    """Extraction results in input order. ``workers`` > 1 extracts in that many
+    processes; ``skip(document)`` marks documents that need no extraction."""
+    from allegiance.extract import EXTRACTOR_VERSION  # noqa: F401  (fail early if the model is missing)
+
+    tasks = ((item, bool(skip and not isinstance(item, IngestError) and skip(item))) for item in read_documents(paths))
+    head = []
+    if workers > 1:
+        # a handful of documents is done before worker processes would have loaded the model
+        for task in tasks:
+            head.append(task)
+            if len(head) > SMALL_BATCH:
+                break
+    if workers <= 1 or len(head) <= SMALL_BATCH:
+        for task in itertools.chain(head, tasks):
+            yield _extract_one(*task)
+        return
+    import multiprocessing as mp
+
+    tasks = itertools.chain(head, tasks)
+    # spawn, not fork: the parent may hold an open DuckDB connection and threads
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers, initializer=_worker_init) as pool:
+        yield from pool.imap(_extract_task, tasks, chunksize=2)
+
+
+def default_workers() -> int:
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

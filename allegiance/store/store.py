@@ -175,6 +175,9 @@ class Store:
             create_schema(self.con)  # idempotent: adds indexes a newer build defines
 
     def close(self) -> None:
+        if getattr(self, "_probe", None) is not None:
+            self._probe.close()
+            self._probe = None
         if self.con is not None:
             self.con.close()
             self.con = None
@@ -229,6 +232,18 @@ class Store:
             self._refresh_names(touched | set(local.values()))
             self._drop_orphans(touched - set(local.values()))
             return result
+
+    def is_current(self, content_hash: str, extractor_version: str) -> bool:
+        """True when this exact document was already extracted by this version:
+        re-running an interrupted or repeated ingest then skips the extraction."""
+        # its own cursor: the pipeline may ask from a feeder thread while this
+        # connection is busy storing the previous document
+        if getattr(self, "_probe", None) is None:
+            self._probe = self.con.cursor()
+        row = self._probe.execute(
+            "SELECT extractor_version FROM documents WHERE content_hash = ?", [content_hash]
+        ).fetchone()
+        return row is not None and (row[0] or "") == (extractor_version or "")
 
     def add_all(self, extractions: Iterable[Extraction]) -> list[AddResult]:
         return [self.add_extraction(ex) for ex in extractions]

@@ -1,0 +1,110 @@
+"""Graph queries for large stores (each takes a DuckDB connection; all parameterised).
+
+``neighbours``: actors within N hops of an actor (facts in either direction).
+``network_as_of``: the network as it stood on a date: one edge per
+(subject, relation, object) with the facts dated on or before that date."""
+from __future__ import annotations
+
+from typing import Any
+
+from allegiance.store.queries import check_date
+
+# A fact dated "2014" or "2014-06" counts as of any date in that year / month: compare on
+# the common prefix (as ``allegiance.store.queries.facts`` does for ``until``).
+_ON_OR_BEFORE = "f.date IS NOT NULL AND substr(f.date, 1, least(length(f.date), length(?))) <= substr(?, 1, least(length(f.date), length(?)))"
+
+
+def _resolve(con, actor_id: str) -> str | None:
+    row = con.execute("SELECT id FROM actors WHERE id = ?", [actor_id]).fetchone()
+    if row is None:
+        row = con.execute("SELECT new_id FROM actor_redirects WHERE old_id = ?", [actor_id]).fetchone()
+    return row[0] if row else None
+
+
+def neighbours(
+    con, actor_id: str, hops: int = 2, relation: str | None = None, limit: int | None = None
+) -> list[dict]:
+    """Actors within ``hops`` (1 or 2) of ``actor_id`` through facts in either direction:
+    ``{id, name, type, hops, facts}`` (``facts``: facts linking it to the previous ring),
+    nearest first, then most linked. The actor itself is not included."""
+    if hops not in (1, 2):
+        raise ValueError("hops must be 1 or 2")
+    aid = _resolve(con, actor_id)
+    if aid is None:
+        return []
+    rel = " AND relation = ?" if relation else ""
+    rp = [relation] if relation else []
+    sql = f"""
+        WITH h1 AS (
+            SELECT other AS id, count(*) AS n FROM (
+                SELECT object_id AS other FROM facts WHERE subject_id = ?{rel}
+                UNION ALL SELECT subject_id FROM facts WHERE object_id = ?{rel}
+            ) GROUP BY other
+        )"""
+    params: list[Any] = [aid, *rp, aid, *rp]
+    if hops == 2:
+        sql += f""",
+        h2 AS (
+            SELECT other AS id, count(*) AS n FROM (
+                SELECT f.object_id AS other FROM facts f JOIN h1 ON f.subject_id = h1.id WHERE true{rel.replace('relation', 'f.relation')}
+                UNION ALL
+                SELECT f.subject_id FROM facts f JOIN h1 ON f.object_id = h1.id WHERE true{rel.replace('relation', 'f.relation')}
+            ) WHERE other <> ? AND other NOT IN (SELECT id FROM h1) GROUP BY other
+        ),
+        ring AS (SELECT id, 1 AS hops, n FROM h1 UNION ALL SELECT id, 2, n FROM h2)"""
+        params += [*rp, *rp, aid]
+    else:
+        sql += ", ring AS (SELECT id, 1 AS hops, n FROM h1)"
+    sql += """
+        SELECT r.id, a.name, a.type, r.hops, CAST(r.n AS INTEGER) AS facts
+        FROM ring r JOIN actors a ON a.id = r.id
+        ORDER BY r.hops, r.n DESC, r.id"""
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    cur = con.execute(sql, params)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def network_as_of(
+    con,
+    date: str,
+    relation: str | None = None,
+    include_hedged: bool = True,
+    limit: int | None = None,
+) -> dict:
+    """The network on ``date`` (YYYY, YYYY-MM or YYYY-MM-DD): ``{"date", "edges", "nodes"}``.
+
+    Each edge is ``{subject_id, relation, object_id, facts, first, last}`` over facts dated
+    on or before the date (undated facts are left out); heaviest edges first, at most
+    ``limit``. ``nodes`` are the actors at either end of the returned edges."""
+    d = check_date(date)
+    where = [_ON_OR_BEFORE]
+    params: list[Any] = [d, d, d]
+    if relation:
+        where.append("f.relation = ?")
+        params.append(relation)
+    if not include_hedged:
+        where.append("NOT coalesce(f.hedged, false)")
+    sql = (
+        "SELECT f.subject_id, f.relation, f.object_id, CAST(count(*) AS INTEGER) AS facts, "
+        "min(f.date) AS first, max(f.date) AS last FROM facts f WHERE "
+        + " AND ".join(where)
+        + " GROUP BY f.subject_id, f.relation, f.object_id ORDER BY facts DESC, f.subject_id, f.relation, f.object_id"
+    )
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    cur = con.execute(sql, params)
+    names = [c[0] for c in cur.description]
+    edges = [dict(zip(names, r)) for r in cur.fetchall()]
+    ids = sorted({e["subject_id"] for e in edges} | {e["object_id"] for e in edges})
+    nodes: list[dict] = []
+    for i in range(0, len(ids), 5000):
+        part = ids[i : i + 5000]
+        ph = ", ".join("?" for _ in part)
+        cur = con.execute(f"SELECT id, name, type, kind FROM actors WHERE id IN ({ph}) ORDER BY id", part)
+        cols = [c[0] for c in cur.description]
+        nodes += [dict(zip(cols, r)) for r in cur.fetchall()]
+    return {"date": d, "edges": edges, "nodes": nodes}
