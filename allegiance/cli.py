@@ -128,12 +128,7 @@ def extract(
     failed = 0
     fh = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        from allegiance.extract import EXTRACTOR_VERSION
-
-        def current(doc) -> bool:
-            return store.is_current(doc.content_hash, EXTRACTOR_VERSION)
-
-        for item in extract_paths(paths, workers=workers, skip=current):
+        for item in extract_paths(paths):
             if isinstance(item, IngestError):
                 failed += 1
                 _line(f"error: {item.source}: {item.message}")
@@ -508,8 +503,11 @@ def facts(
     no_hedged: bool = typer.Option(False, "--no-hedged", help="Leave out hedged facts."),
     format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1),
+    include_rejected: bool = typer.Option(
+        False, "--include-rejected", help="Also list facts an analyst rejected in review (for audit)."
+    ),
 ) -> None:
-    """Query facts by actor, relation, date range and source."""
+    """Query facts by actor, relation, date range and source (rejected facts are hidden)."""
     fmt = format.lower()
     if fmt not in ("table", "json", "csv"):
         raise typer.BadParameter("must be table, json or csv", param_hint="--format")
@@ -519,7 +517,7 @@ def facts(
     with _open_store(db, read_only=True) as store:
         rows = store.facts(
             actor=actor, relation=relation, since=since, until=until, source=source,
-            include_hedged=not no_hedged, limit=limit,
+            include_hedged=not no_hedged, limit=limit, include_rejected=include_rejected,
         )
     if fmt == "json":
         sys.stdout.write(json.dumps([_jsonable(f) for f in rows], ensure_ascii=False, indent=2, default=str) + "\n")

@@ -151,7 +151,7 @@ def test_ingest_with_fake_pipeline(tmp_path, monkeypatch):
     import allegiance.pipeline as pipeline
     from allegiance.records import IngestError
 
-    def fake(paths):
+    def fake(paths, **kwargs):
         yield from sample_pair()
         yield IngestError("bad.pdf", "unsupported file type")
 
@@ -170,7 +170,7 @@ def test_extract_with_fake_pipeline(tmp_path, monkeypatch):
     import allegiance.pipeline as pipeline
     from allegiance.records import IngestError
 
-    def fake(paths):
+    def fake(paths, **kwargs):
         a, b = sample_pair()
         a.document.warnings.append("looks truncated")
         yield a

@@ -124,3 +124,20 @@ def test_bad_inputs_each_get_one_line_and_the_batch_survives(bad_batch, tmp_path
         assert "alert(" not in f["evidence"] and "document.write" not in f["evidence"]
     # the French article is stored but yields no English extraction
     assert not [f for f in facts if f["doc_id"] == "g_french.txt"]
+
+
+def test_a_rejected_fact_leaves_cli_queries_but_stays_auditable(tmp_path):
+    import datetime
+
+    db = tmp_path / "review.duckdb"
+    assert _run("ingest", EXAMPLES / "004_15b36c2294989fb0.txt", "--db", db).exit_code == 0
+    with Store(db) as s:
+        target = next(f for f in s.facts() if f["relation"] == "leader_of")
+        s.con.execute(
+            "INSERT INTO reviews (id, fact_id, action, \"user\", created_at) VALUES (?, ?, 'reject', 'test', ?)",
+            ["r1", target["id"], datetime.datetime(2026, 1, 1)],
+        )
+    r = _run("facts", "--db", db, "--format", "json")
+    assert target["id"] not in {f["id"] for f in json.loads(r.output)}
+    r = _run("facts", "--db", db, "--format", "json", "--include-rejected")
+    assert target["id"] in {f["id"] for f in json.loads(r.output)}

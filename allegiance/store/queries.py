@@ -186,6 +186,23 @@ def check_date(value: str) -> str:
     return value
 
 
+REJECTED_FACT_IDS = (
+    "SELECT fact_id FROM (SELECT fact_id, action, row_number() OVER "
+    "(PARTITION BY fact_id ORDER BY created_at DESC, id DESC) AS rn FROM reviews) WHERE rn = 1 AND action = 'reject'"
+)
+
+
+def _has_reviews(con) -> bool:
+    # stores created before reviews existed, opened read-only, have no such table
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'reviews'"
+    ).fetchone()[0])
+
+
+def not_rejected(con) -> str | None:
+    return f"f.id NOT IN ({REJECTED_FACT_IDS})" if _has_reviews(con) else None
+
+
 def facts(
     con,
     actor: str | None = None,
@@ -195,6 +212,7 @@ def facts(
     source: str | None = None,
     include_hedged: bool = True,
     limit: int | None = None,
+    include_rejected: bool = False,
 ) -> list[dict]:
     """Facts filtered by actor (either end, any alias), relation, date range, source.
 
@@ -229,6 +247,8 @@ def facts(
         params += [source, source, source]
     if not include_hedged:
         where.append("NOT coalesce(f.hedged, false)")
+    if not include_rejected and (clause := not_rejected(con)):
+        where.append(clause)
     sql = _FACT_SELECT + (" WHERE " + " AND ".join(where) if where else "") + _FACT_ORDER
     if limit is not None:
         sql += " LIMIT ?"
@@ -249,10 +269,9 @@ def actor_card(con, actor_id: str) -> dict | None:
         if actor is None:
             return None
     aid = actor["id"]
-    rows = [
-        _fact_row(r)
-        for r in _rows(con, _FACT_SELECT + " WHERE f.subject_id = ? OR f.object_id = ?" + _FACT_ORDER, [aid, aid])
-    ]
+    rejected = not_rejected(con)
+    sql = _FACT_SELECT + " WHERE (f.subject_id = ? OR f.object_id = ?)" + (f" AND {rejected}" if rejected else "")
+    rows = [_fact_row(r) for r in _rows(con, sql + _FACT_ORDER, [aid, aid])]
     relations: dict[str, list[dict]] = {}
     for r in rows:
         outgoing = r["subject_id"] == aid

@@ -107,6 +107,20 @@ TABLES = [
         old_id VARCHAR PRIMARY KEY,
         new_id VARCHAR NOT NULL
     )""",
+    # Analysts' reviews of facts (web app): the latest review of a fact decides its
+    # state; rejected facts are hidden from queries and exports but never deleted.
+    """
+    CREATE TABLE IF NOT EXISTS reviews (
+        id VARCHAR PRIMARY KEY,
+        fact_id VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        relation VARCHAR,
+        subject VARCHAR,
+        object VARCHAR,
+        note VARCHAR,
+        "user" VARCHAR,
+        created_at TIMESTAMP NOT NULL
+    )""",
 ]
 
 INDEXES = [

@@ -553,10 +553,11 @@ class Store:
         source: str | None = None,
         include_hedged: bool = True,
         limit: int | None = None,
+        include_rejected: bool = False,
     ) -> list[dict]:
         return queries.facts(
             self.con, actor=actor, relation=relation, since=since, until=until,
-            source=source, include_hedged=include_hedged, limit=limit,
+            source=source, include_hedged=include_hedged, limit=limit, include_rejected=include_rejected,
         )
 
     def documents(self) -> list[dict]:

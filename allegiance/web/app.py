@@ -151,9 +151,10 @@ class WebStore:
         limit: int | None = None,
     ) -> list[dict]:
         try:
+            # all facts, rejected included: this layer marks reviews itself
             rows = self.store.facts(
                 actor=actor, relation=relation, since=since, until=until, source=source,
-                include_hedged=include_hedged,
+                include_hedged=include_hedged, include_rejected=True,
             )
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
