@@ -38,6 +38,13 @@ def _cue_rx() -> re.Pattern:
 
 
 @lru_cache(maxsize=1)
+def _titled_name_rx() -> re.Pattern:
+    """"King Mohamed VI", "Gen. Thomas Waldhauser": a title before a name."""
+    titles = sorted({t.rstrip(".") for t in cues()["person_title_strip"]}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(t.capitalize()) for t in titles) + r")\.? [A-Z][\w’'\-]+")
+
+
+@lru_cache(maxsize=1)
 def _state_rx_words() -> frozenset:
     return frozenset(h.split()[0] for h in cues()["state_force_heads"])
 
@@ -123,7 +130,7 @@ def select_blocks(text: str, idx: GazIndex) -> list[tuple[int, str]]:
             actor = bool(org_rx.search(sent) or person_rx.search(sent) or media_rx.search(sent))
         if not actor and _ANAPHOR.search(sent) and (place or cue.search(sent)):
             actor = True
-        if not actor and _NAMED_SOURCE.search(sent):
+        if not actor and (_NAMED_SOURCE.search(sent) or _titled_name_rx().search(sent)):
             actor = True
         if actor:
             keep.append((s, e))
