@@ -208,8 +208,8 @@ def _guess_type(text: str, ner_type: str) -> str:
 _BAD_NAME = re.compile(r"^[\W\d_]+$")
 
 
-def _headline(sent) -> bool:
-    words = [t.text for t in sent if t.is_alpha and len(t.text) > 3]
+def _headline(line: str) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_]+", line) if len(w) > 3]
     return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.7
 
 
@@ -226,11 +226,13 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]
         last_word = ent.text.split()[-1].lower().strip(".,'’") if ent.text.split() else ""
         if last_word in facilities:
             continue   # "Splendid Hotel", "US consulate": a target's building, not an actor
-        sent = ent.sent
-        if sent.start not in headline_cache:
-            headline_cache[sent.start] = _headline(sent)
-        if headline_cache[sent.start] and not (typ == "PERSON" and len(ent) >= 2):
-            continue   # Title Case Headlines fool the statistical NER
+        line_start = text_all.rfind("\n", 0, ent.start_char) + 1
+        if line_start not in headline_cache:
+            line_end = text_all.find("\n", ent.start_char)
+            headline_cache[line_start] = _headline(text_all[line_start: line_end if line_end >= 0 else len(text_all)])
+        if headline_cache[line_start] and not (
+                typ == "PERSON" and len(ent) >= 2 and text_all.count(ent.text.split()[-1]) >= 2):
+            continue   # Title Case Headlines fool the statistical NER; a real name recurs in the body
         start, end = _clean_span(text_all, ent.start_char, ent.end_char)
         if end <= start:
             continue
@@ -267,7 +269,8 @@ _NAME_TOKEN = r"(?:[A-Z][\w’'\-]*|al|el|of|for|wal|ibn|bin|de|du|des)"
 @lru_cache(maxsize=1)
 def _pattern_rx():
     c = cues()
-    heads = sorted({h.capitalize() for h in c["org_heads"]} | set(c["org_heads"]), key=len, reverse=True)
+    # a name's head word is capitalised ("Greater Sahara Brigades"); "Islamist group" is a description
+    heads = sorted({h.capitalize() for h in c["org_heads"]}, key=len, reverse=True)
     org = re.compile(
         r"(?<![\w-])((?:(?:al|el)-)?[A-Z][\w’'\-]*(?:[ -](?:" + _NAME_TOKEN[3:-1] + r"))*[ -](?:" + "|".join(re.escape(h) for h in heads) + r"))(?![\w-])"
     )

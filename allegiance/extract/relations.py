@@ -206,9 +206,12 @@ def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
         if tok.dep_ not in ("nsubj", "nsubjpass", "poss", "dobj", "pobj") and low not in ("its", "their"):
             return None
         for r in reversed(refs):
-            if r.type == "ORG" and r.kind not in ("state_force", "media", "state", "international", "think_tank"):
+            # within the sentence a state force can be "it" ("the army said it had killed")
+            if r.type == "ORG" and r.kind not in ("media", "international", "think_tank") and (
+                    low == "it" or r.kind not in ("state_force", "state")):
                 return (r.entity, "ORG", r.kind)
-        ent = state.get("org")
+        # across sentences: the previous subject; "it" may also be the last group named
+        ent = state.get("org") or (state.get("org_last") if low in ("it", "its") else None)
         return (ent[0], "ORG", ent[1]) if ent else None
     if low in ("he", "his", "him", "himself"):
         if low == "he" and tok.dep_ not in ("nsubj", "nsubjpass"):
