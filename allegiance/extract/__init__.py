@@ -28,6 +28,9 @@ from allegiance.resolve.gazetteer import load_gazetteer
 EXTRACTOR_VERSION = "2026.11.1"
 BLOCK_CHARS = 50_000
 HEDGED_FACTOR = 0.5
+# Longer "sentences" are tables, lists or run-on boilerplate; the relation patterns
+# would cost quadratic time on them and find nothing a reader would call a statement.
+MAX_SENTENCE_TOKENS = 150
 
 # Relation -> allowed (subject types, object types)
 SIGNATURES = {
@@ -166,6 +169,8 @@ def extract_document(document: Document, nlp=None) -> Extraction:
         for sent in _sentences(sdoc):
             s0, s1 = sent.start_char + off, sent.end_char + off
             sm = [(a - off, b - off, r, t, k) for a, b, r, t, k in mention_tuples if a >= s0 and b <= s1]
+            if len(sent) > MAX_SENTENCE_TOKENS:
+                continue
             skel, items, refs = build_skeleton(sent, sm, state)
             attr, carried_attr = context.attribution(sent, carried_attr)
             date = context.sentence_date(sent, document.published)
