@@ -37,11 +37,21 @@ def snapshot(path) -> dict:
 
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory):
-    """The single-machine path on examples/corpus: extract_paths + Store.add_extraction."""
-    from allegiance.pipeline import extract_paths
+    """The single-machine path on examples/corpus: extract_paths + Store.add_extraction.
+    Extracted in a fresh interpreter (like the worker processes it is compared with), so
+    state other tests leave in this process cannot make the two differ."""
+    import subprocess
+    import sys
 
-    items = list(extract_paths([str(EXAMPLES)]))
-    db = tmp_path_factory.mktemp("serial") / "serial.duckdb"
+    base = tmp_path_factory.mktemp("serial")
+    code = (
+        "import sys; from allegiance.pipeline import extract_paths; "
+        "from allegiance.scale.parquet import write_parquet; "
+        "write_parquet(extract_paths([sys.argv[1]]), sys.argv[2])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(EXAMPLES), str(base / "pq")], check=True, timeout=600)
+    items = list(read_extractions(base / "pq"))
+    db = base / "serial.duckdb"
     with Store(db) as s:
         for it in items:
             s.add_extraction(it)
