@@ -66,6 +66,39 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
+@lru_cache(maxsize=1)
+def _gate_rx() -> re.Pattern:
+    c = cues()
+    heads = "|".join(re.escape(h.capitalize()) for h in sorted(c["armed_group_heads"], key=len, reverse=True))
+    strong = "|".join(re.escape(w) for w in sorted(c["strong_cues"], key=len, reverse=True))
+    return re.compile(r"\b[A-Z][\w’'\-]+(?:[ -](?:al|el|of|[A-Z][\w’'\-]+))* (?:" + heads + r")\b|\b(?:" + strong + r")\b",
+                      re.IGNORECASE if False else 0)
+
+
+def about_armed_actors(text: str, idx: GazIndex) -> bool:
+    """Does the document name an armed group, militia or militant leader (or use a
+    cue that only such news uses)? Most of a general news feed does not."""
+    kinds = set(cues()["armed_actor_kinds"])
+    pieces = [re.sub(r"['’][a-z]{1,2}$", "", p) for p in _PIECE.findall(text)]
+    keys = [match_key(p) for p in pieces]
+    for i, p in enumerate(pieces):
+        hit = idx.exact.get(p)
+        if hit is not None and hit[0].kind in kinds:
+            return True
+        if not keys[i]:
+            continue
+        joined = ""
+        for j in range(i, min(len(pieces), i + MAX_NGRAM)):
+            if not keys[j]:
+                continue
+            joined = keys[j] if not joined else joined + " " + keys[j]
+            hit = idx.keys.get(joined)
+            if hit is not None and hit[0].kind in kinds:
+                return True
+    low = text.lower()
+    return bool(_gate_rx().search(text)) or any(w in low for w in cues()["strong_cues"])
+
+
 def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False) -> tuple[bool, bool]:
     """(names a known group/person, names a known place). ``names`` collects the
     words of actor names found so far in the document, so that a later short
@@ -112,6 +145,8 @@ def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False)
 
 def select_blocks(text: str, idx: GazIndex) -> list[tuple[int, str]]:
     """[(offset, text)] of the runs of sentences worth parsing, in order."""
+    if not about_armed_actors(text, idx):
+        return []
     org_rx, person_rx, media_rx = _pattern_rx()
     cue = _cue_rx()
     keep: list[tuple[int, int]] = []
