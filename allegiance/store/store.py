@@ -312,6 +312,8 @@ class Store:
         ctx = _ResolveContext.load(self.con, ents)
         local: dict[str, str] = {}
         doc_actor_rows = []
+        alias_rows: list[list[Any]] = []
+        self._pending_actors: list[list[Any]] = []
         for ent in ents:
             actor_id = self._actor_for(ent, ctx, result, touched)
             local[ent.id] = actor_id
@@ -321,13 +323,15 @@ class Store:
                 [document_id, ent.id, actor_id, ent.name, ent.type,
                  max(ent.mention_count, mention_counts.get(ent.id, 0), 1)]
             )
-            rows = [
+            alias_rows += [
                 [document_id, actor_id, n, norm, max(surface_counts.get((ent.id, n), 0), 1)]
                 for n in names
                 if (norm := match_key(n))
             ]
-            # one statement per entity, so later entities of this document can join by alias
-            self._bulk_insert("document_aliases", ("document_id", "actor_id", "alias", "norm", "count"), rows)
+        # One statement for the whole document: entities of one document were kept apart by
+        # clustering, so they never join each other by alias; only other documents' aliases count.
+        self._flush_actors()
+        self._bulk_insert("document_aliases", ("document_id", "actor_id", "alias", "norm", "count"), alias_rows)
         self._bulk_insert(
             "document_actors",
             ("document_id", "local_id", "actor_id", "name", "type", "mention_count"),
@@ -344,6 +348,7 @@ class Store:
         else:
             row = ctx.actors.get(actor_id)
             if row is not None and row[0] != key:  # another key owns this id (rare)
+                self._flush_actors()
                 actor_id = f"{actor_id}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
                 row = self.con.execute("SELECT key, kind FROM actors WHERE id = ?", [actor_id]).fetchone()
             if row is not None:
@@ -352,6 +357,8 @@ class Store:
                     self.con.execute("UPDATE actors SET kind = ? WHERE id = ?", [ent.kind, actor_id])
                     ctx.actors[actor_id] = (row[0], ent.kind)
         if not exists:
+            if not ent.gazetteer_id:
+                self._flush_actors()
             joined = None if ent.gazetteer_id else self._join_by_alias(ent)
             if joined is not None:
                 actor_id = joined
@@ -361,6 +368,7 @@ class Store:
                 result.actors_added += 1
         if ent.gazetteer_id:
             for old in ctx.absorbable(ent, actor_id):
+                self._flush_actors()
                 self._merge_actor(old, actor_id)
                 ctx.merged(old, actor_id)
                 touched.discard(old)
@@ -368,11 +376,14 @@ class Store:
         return actor_id
 
     def _insert_actor(self, actor_id: str, ent: Entity, key: str) -> None:
-        self.con.execute(
-            "INSERT INTO actors (id, name, type, kind, gazetteer_id, created_at, key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [actor_id, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now(), key],
-        )
+        # batched: written by _flush_actors before anything reads the actors table again
+        self._pending_actors.append([actor_id, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now(), key])
+
+    def _flush_actors(self) -> None:
+        pending = getattr(self, "_pending_actors", None)
+        if pending:
+            self._bulk_insert("actors", ("id", "name", "type", "kind", "gazetteer_id", "created_at", "key"), pending)
+            self._pending_actors = []
 
     def _join_by_alias(self, ent: Entity) -> str | None:
         norms = sorted(entity_norms(ent))
