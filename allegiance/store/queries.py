@@ -256,6 +256,48 @@ def facts(
     return [_fact_row(r) for r in _rows(con, sql, params)]
 
 
+_FACT_COLUMNS = (
+    'id, relation, subject_id, object_id, date, date_source, evidence, "start", "end", confidence, hedged, '
+    "attributed_to, attributes, rule, extractor_version, document_id"
+)
+
+
+def facts_of_actor(con, actor_id: str) -> list[dict]:
+    """The rows of _FACT_SELECT for facts at either end of one actor, in _FACT_ORDER.
+
+    Two single-column lookups and small name lookups: an ``OR`` across subject and
+    object, or joining whole actor and document tables, costs seconds on a store of
+    millions of facts (bench/store_bench.py)."""
+    rejected = not_rejected(con)
+    cond = f" AND {rejected}" if rejected else ""
+    facts = _rows(
+        con,
+        f"SELECT {_FACT_COLUMNS} FROM facts f WHERE f.subject_id = ?{cond} "
+        f"UNION ALL SELECT {_FACT_COLUMNS} FROM facts f WHERE f.object_id = ? AND f.subject_id <> ?{cond}",
+        [actor_id, actor_id, actor_id],
+    )
+    if not facts:
+        return []
+    actor_ids = sorted({f["subject_id"] for f in facts} | {f["object_id"] for f in facts})
+    doc_ids = sorted({f["document_id"] for f in facts})
+    actors = {r["id"]: r for r in _rows(
+        con, "SELECT id, name, type FROM actors WHERE id IN (SELECT unnest(?::VARCHAR[]))", [actor_ids])}
+    docs = {r["id"]: r for r in _rows(
+        con, "SELECT id, doc_id, title, source, published FROM documents WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        [doc_ids])}
+    out = []
+    for f in facts:
+        s, o, d = actors.get(f["subject_id"]), actors.get(f["object_id"]), docs.get(f.pop("document_id"))
+        if s is None or o is None or d is None:
+            continue
+        f.update(subject=s["name"], subject_type=s["type"], object=o["name"], object_type=o["type"],
+                 doc_id=d["doc_id"], title=d["title"], source=d["source"], published=d["published"])
+        out.append(f)
+    out.sort(key=lambda f: (f["date"] is None, f["date"] or "", f["doc_id"] or "", f["start"] or 0,
+                            f["relation"], f["id"]))
+    return out
+
+
 def actor_card(con, actor_id: str) -> dict | None:
     """Everything about one actor: the actor, its aliases, and its relations in both
     directions grouped by relation type (each with the other end, date, evidence and
@@ -269,9 +311,7 @@ def actor_card(con, actor_id: str) -> dict | None:
         if actor is None:
             return None
     aid = actor["id"]
-    rejected = not_rejected(con)
-    sql = _FACT_SELECT + " WHERE (f.subject_id = ? OR f.object_id = ?)" + (f" AND {rejected}" if rejected else "")
-    rows = [_fact_row(r) for r in _rows(con, sql + _FACT_ORDER, [aid, aid])]
+    rows = [_fact_row(r) for r in facts_of_actor(con, aid)]
     relations: dict[str, list[dict]] = {}
     for r in rows:
         outgoing = r["subject_id"] == aid

@@ -44,8 +44,9 @@ class StoreLockedError(StoreError):
         self.path = str(path)
         self.detail = detail
         super().__init__(
-            f"the store {self.path} is in use by another process "
-            "(close the other allegiance/DuckDB session and try again)"
+            f"the store {self.path} is in use by another process: if `allegiance serve` has it open, "
+            "add documents on its Ingest page (/ingest) or stop the server first; otherwise close the "
+            "other allegiance/DuckDB session and try again"
         )
 
 
