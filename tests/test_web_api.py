@@ -211,3 +211,141 @@ def test_serve_command_defaults_to_localhost():
     assert "127.0.0.1" in out.output
     missing = CliRunner().invoke(app, ["serve", "--db", "/nonexistent/x.duckdb"])
     assert missing.exit_code == 1
+
+
+# -- ingest from the browser (POST /api/ingest) ----------------------------------------
+ARTICLE_A = (
+    "Ridge Front Joins Islamic State\n\n"
+    "The Northern Ridge Front, a small armed group, declared in June 2019 that it had pledged "
+    "allegiance to the Islamic State. Its commander said the group would fight alongside it.\n"
+)
+ARTICLE_B = (
+    "Valley Brigade Splits From AQIM\n\n"
+    "The Lower Valley Brigade broke away from al-Qaeda in the Islamic Maghreb in March 2020, "
+    "according to a statement the group released.\n"
+)
+ARTICLE_C = (
+    "The Eastern Sands Battalion said in a statement in 2021 that it had joined the Islamic State, "
+    "and that its fighters were active in northern Mali.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def ingest_client(tmp_path_factory):
+    db = tmp_path_factory.mktemp("webingest") / "ingest.duckdb"
+    ingest_examples(db)
+    app = create_app(db, max_file_bytes=2000, max_request_bytes=5000)
+    with TestClient(app) as c:
+        yield c
+    app.state.ws.store.close()
+
+
+def _files(*items):
+    return [("files", (name, data, "text/plain")) for name, data in items]
+
+
+def test_ingest_files_added_failed_then_unchanged(ingest_client):
+    files = _files(("ridge.txt", ARTICLE_A.encode()), ("valley.txt", ARTICLE_B.encode()), ("empty.txt", b""))
+    r = ingest_client.post("/api/ingest", files=files)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    assert [x["name"] for x in res] == ["ridge.txt", "valley.txt", "empty.txt"]
+    assert [x["status"] for x in res] == ["added", "added", "failed"]
+    assert res[2]["error"] == "empty file" and res[2]["document_id"] is None
+    assert all(x["document_id"] and x["error"] is None for x in res[:2])
+    assert res[0]["facts_added"] >= 1
+    docs = {d["id"]: d for d in ingest_client.get("/api/documents").json()}
+    assert res[0]["document_id"] in docs
+    again = ingest_client.post("/api/ingest", files=files[:2]).json()
+    assert [x["status"] for x in again] == ["unchanged", "unchanged"]
+    assert [x["document_id"] for x in again] == [x["document_id"] for x in res[:2]]
+
+
+def test_ingest_binary_file_fails_alone(ingest_client):
+    files = _files(("blob.txt", b"\x89PNG\r\n\x1a\n" + bytes(range(256))), ("ridge.txt", ARTICLE_A.encode()))
+    res = ingest_client.post("/api/ingest", files=files).json()
+    assert res[0]["status"] == "failed" and res[0]["error"].startswith("binary file")
+    assert res[1]["status"] in ("added", "unchanged")
+
+
+def test_ingest_pasted_text_and_document_page(ingest_client):
+    form = [("text", (None, ARTICLE_C)), ("title", (None, "Sands Battalion Pledge Report"))]
+    r = ingest_client.post("/api/ingest", files=form)  # multipart, like the page
+    assert r.status_code == 200, r.text
+    (res,) = r.json()
+    assert res["status"] == "added" and res["name"] == "Sands Battalion Pledge Report.txt"
+    page = ingest_client.get(f"/documents/{res['document_id']}")
+    assert page.status_code == 200
+    assert "<h1>Sands Battalion Pledge Report</h1>" in page.text
+    assert "Eastern Sands Battalion" in page.text
+    doc = ingest_client.get(f"/api/documents/{res['document_id']}").json()
+    assert doc["source"] == "upload:Sands Battalion Pledge Report.txt"
+    # urlencoded works for pasted text too (curl -d)
+    (untitled,) = ingest_client.post("/api/ingest", data={"text": ARTICLE_C + "\nA later addition.\n"}).json()
+    assert untitled["name"] == "pasted-1.txt" and untitled["status"] == "added"
+
+
+def test_ingest_size_limits_413(ingest_client):
+    big = b"word " * 500  # 2500 bytes > 2000 per file
+    r = ingest_client.post("/api/ingest", files=_files(("big.txt", big)))
+    assert r.status_code == 413
+    assert r.json()["detail"] == "big.txt: the file is larger than the 2000 bytes limit per file"
+    parts = _files(*[(f"p{i}.txt", b"x" * 1900) for i in range(3)])  # 5700 bytes > 5000 per request
+    r = ingest_client.post("/api/ingest", files=parts)
+    assert r.status_code == 413 and "5000 bytes limit per request" in r.json()["detail"]
+    # a body far beyond the limit is cut off while reading, whatever Content-Length says
+    huge = _files(*[(f"h{i}.txt", b"y" * 1900) for i in range(60)])
+    r = ingest_client.post("/api/ingest", files=huge)
+    assert r.status_code == 413 and "limit per request" in r.json()["detail"]
+    assert ingest_client.post("/api/ingest", data={"title": "only a title"}).status_code == 422
+
+
+def test_ingest_lying_content_length_is_stopped(ingest_client):
+    import asyncio
+
+    from allegiance.web.ingest import read_body
+    from fastapi import HTTPException
+
+    chunks = [b"z" * 4000] * 10
+
+    class FakeRequest:  # claims 10 bytes, streams 40000
+        headers = {"content-length": "10"}
+
+        async def stream(self):
+            for c in chunks:
+                yield c
+
+    with pytest.raises(HTTPException) as exc:
+        asyncio.run(read_body(FakeRequest(), 5000))
+    assert exc.value.status_code == 413
+
+
+def test_ingest_hostile_filename_is_sanitised(ingest_client):
+    hostile = "../../etc/x<script>.txt"
+    res = ingest_client.post("/api/ingest", files=_files((hostile, ARTICLE_B.replace("2020", "2022").encode()))).json()
+    assert res[0]["name"] == "x<script>.txt" and res[0]["status"] == "added"
+    doc = ingest_client.get(f"/api/documents/{res[0]['document_id']}").json()
+    assert doc["doc_id"] == "x<script>.txt" and "/" not in doc["source"]
+    page = ingest_client.get(f"/documents/{res[0]['document_id']}").text
+    assert "x&lt;script&gt;.txt" in page and "x<script>" not in page
+
+
+def test_ingest_page_and_nav(ingest_client):
+    r = ingest_client.get("/ingest")
+    assert r.status_code == 200
+    assert 'id="ingest-form"' in r.text and '<script src="/static/ingest.js"></script>' in r.text
+    assert "<script>" not in r.text.replace('<script src="/static/app.js"></script>', "")
+    assert '<a href="/ingest" class="on">Ingest</a>' in r.text
+    assert 'href="/ingest"' in ingest_client.get("/map").text
+    assert ingest_client.get("/static/ingest.js").status_code == 200
+
+
+def test_ingest_read_only_409(tmp_path):
+    db = tmp_path / "ro.duckdb"
+    ingest_examples(db)
+    app = create_app(db, read_only=True)
+    with TestClient(app) as c:
+        r = c.post("/api/ingest", files=_files(("a.txt", ARTICLE_A.encode())))
+        assert r.status_code == 409 and "read-only" in r.json()["detail"]
+        assert "nothing can be ingested" in c.get("/ingest").text
+    app.state.ws.store.close()

@@ -204,3 +204,27 @@ def test_rejecting_a_fact_removes_its_edge(page):
     _graph_ready(page)
     assert page.evaluate(f"window.cy.getElementById('f{fact_id}').length") == 0
     assert _edges(page) == before - 1
+
+
+def test_ingest_page_uploads_and_links_documents(page, tmp_path):
+    from tests.test_web_api import ARTICLE_A, ARTICLE_C
+
+    upload = tmp_path / "ridge-browser.txt"
+    upload.write_text(ARTICLE_A.replace("June 2019", "July 2019"), encoding="utf-8")
+    page.goto(page.base + "/network")
+    page.click("header nav a[href='/ingest']")
+    page.wait_for_url("**/ingest")
+    page.set_input_files("#ingest-files", str(upload))
+    page.fill("#ingest-title", "Sands Battalion Browser Report")
+    page.fill("#ingest-text", ARTICLE_C.replace("2021", "2023"))
+    page.click("#ingest-submit")
+    expect(page.locator("#ingest-progress")).to_have_text("stored 2 of 2", timeout=60000)
+    rows = page.locator("#ingest-results tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.locator("td.status")).to_have_text(["added", "added"])
+    expect(rows.first.locator("td.name")).to_have_text("ridge-browser.txt")
+    page.screenshot(path=str(DOCS / "ingest.png"))
+    rows.nth(1).locator("a.doc-link").click()
+    page.wait_for_url("**/documents/**")
+    expect(page.locator("article.document h1")).to_have_text("Sands Battalion Browser Report")
+    expect(page.locator("#doc-text")).to_contain_text("Eastern Sands Battalion")

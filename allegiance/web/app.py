@@ -24,6 +24,9 @@ from pydantic import BaseModel, Field
 from allegiance.records import RELATIONS
 from allegiance.store import Store
 from allegiance.store import queries
+from allegiance.web.ingest import (
+    ENVELOPE_SLACK, MAX_FILE_BYTES, MAX_REQUEST_BYTES, collect_uploads, ingest_uploads, parse_multipart, read_body,
+)
 
 HERE = Path(__file__).parent
 PLACE_RELATIONS = ("active_in", "recruits_in", "attacked")
@@ -237,7 +240,15 @@ def render_pieces(text: str, mentions: list[dict], facts: list[dict]) -> list[di
     return pieces
 
 
-def create_app(db: str | Path | None = None, *, store: Store | None = None, read_only: bool = False) -> FastAPI:
+def create_app(
+    db: str | Path | None = None,
+    *,
+    store: Store | None = None,
+    read_only: bool = False,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> FastAPI:
+    """``max_file_bytes`` / ``max_request_bytes``: upload limits of ``POST /api/ingest``."""
     if store is None:
         store = Store(db, read_only=read_only)
     ws = WebStore(store)
@@ -520,6 +531,27 @@ def create_app(db: str | Path | None = None, *, store: Store | None = None, read
         with ws.lock:
             return ws.reviews_for(fact_id)
 
+    @app.post(
+        "/api/ingest", tags=["ingest"],
+        summary="Ingest uploaded files (multipart `files`) and/or pasted `text` (optional `title`)",
+        description=f"Each upload runs through the same pipeline as `allegiance ingest`. Limits: "
+        f"{max_file_bytes} bytes per file, {max_request_bytes} bytes per request (413 beyond). "
+        "Returns one result per upload: name, status (added|unchanged|replaced|failed), error, "
+        "document_id, facts_added, actors_added.",
+    )
+    async def api_ingest(request: Request) -> list[dict]:
+        from starlette.concurrency import run_in_threadpool
+
+        if ws.store.read_only:
+            raise HTTPException(409, "the store is open read-only (allegiance serve --read-only); "
+                                     "nothing can be ingested")
+        body = await read_body(request, max_request_bytes + ENVELOPE_SLACK)
+        parts = parse_multipart(body, request.headers.get("content-type", ""))
+        del body
+        uploads = collect_uploads(parts, max_file=max_file_bytes, max_request=max_request_bytes)
+        del parts
+        return await run_in_threadpool(ingest_uploads, ws, uploads)
+
     # -- pages ---------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
@@ -540,6 +572,11 @@ def create_app(db: str | Path | None = None, *, store: Store | None = None, read
         text = doc["text"] if doc["shown_text"] == "clean" else doc["raw_text"]
         pieces = render_pieces(text or "", doc["mentions"], doc["facts"])
         return page(request, "document.html", active="document", doc=doc, pieces=pieces, selected=fact)
+
+    @app.get("/ingest", response_class=HTMLResponse, include_in_schema=False)
+    def ingest_page(request: Request):
+        return page(request, "ingest.html", active="ingest", read_only=ws.store.read_only,
+                    max_file_bytes=max_file_bytes, max_request_bytes=max_request_bytes)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request):
