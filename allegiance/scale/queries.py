@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from allegiance.store.queries import check_date
+from allegiance.store.queries import date_until, check_date
 
 # A fact dated "2014" or "2014-06" counts as of any date in that year / month: compare on
 # the common prefix (as ``allegiance.store.queries.facts`` does for ``until``).
-_ON_OR_BEFORE = "f.date IS NOT NULL AND substr(f.date, 1, least(length(f.date), length(?))) <= substr(?, 1, least(length(f.date), length(?)))"
 
 
 def _resolve(con, actor_id: str) -> str | None:
@@ -80,8 +79,9 @@ def network_as_of(
     on or before the date (undated facts are left out); heaviest edges first, at most
     ``limit``. ``nodes`` are the actors at either end of the returned edges."""
     d = check_date(date)
-    where = [_ON_OR_BEFORE]
-    params: list[Any] = [d, d, d]
+    clause, args = date_until(d)
+    where = [clause]
+    params: list[Any] = list(args)
     if relation:
         where.append("f.relation = ?")
         params.append(relation)

@@ -203,6 +203,17 @@ def not_rejected(con) -> str | None:
     return f"f.id NOT IN ({REJECTED_FACT_IDS})" if _has_reviews(con) else None
 
 
+# Partial ISO dates compare on their common prefix ("2014" is within "2014-06" and
+# vice versa). Written as plain comparisons so DuckDB can scan them fast: "~" sorts
+# after every digit and "-", so date <= "2014~" keeps all of 2014.
+def date_until(bound: str) -> tuple[str, list[Any]]:
+    return "f.date <= ?", [bound + "~"]
+
+
+def date_since(bound: str) -> tuple[str, list[Any]]:
+    return "(f.date >= ? OR starts_with(?, f.date))", [bound, bound]
+
+
 def facts(
     con,
     actor: str | None = None,
@@ -231,14 +242,14 @@ def facts(
     if relation:
         where.append("f.relation = ?")
         params.append(relation.strip())
-    for bound, op in ((since, ">="), (until, "<=")):
-        if bound:
-            b = check_date(bound)
-            where.append(
-                f"f.date IS NOT NULL AND substr(f.date, 1, least(length(f.date), length(?))) {op} "
-                f"substr(?, 1, least(length(f.date), length(?)))"
-            )
-            params += [b, b, b]
+    if since:
+        clause, args = date_since(check_date(since))
+        where.append(clause)
+        params += args
+    if until:
+        clause, args = date_until(check_date(until))
+        where.append(clause)
+        params += args
     if source:
         where.append(
             "(contains(lower(d.doc_id), lower(?)) OR contains(lower(coalesce(d.source, '')), lower(?)) "
