@@ -201,6 +201,28 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
     return tally
 
 
+def _ingest_spark(store, paths: list[str], master: str, parquet_out: Optional[Path]) -> dict[str, int]:
+    """Extract on Spark (the same extraction function in every executor), then load the
+    Parquet here so cross-document resolution runs exactly as in a local ingest."""
+    import tempfile
+
+    try:
+        from allegiance.scale.spark import run_spark_ingest
+    except ImportError as exc:  # pyspark missing
+        raise typer.BadParameter(f"--engine spark needs pyspark: pip install 'allegiance[spark]' ({exc})")
+    from allegiance.scale.parquet import load_parquet
+
+    def report(item, result) -> None:
+        if result is None:
+            _line(f"error: {item.source}: {item.message}")
+
+    with tempfile.TemporaryDirectory(prefix="allegiance-spark-") as tmp:
+        out = str(parquet_out) if parquet_out else str(Path(tmp) / "parquet")
+        stats = run_spark_ingest(paths, out, master=master)
+        _err().print(_t(f"spark: {stats.get('inputs', '?')} inputs in {stats.get('seconds', 0):.1f} s -> {out}"))
+        return load_parquet(out, store, on_item=report)
+
+
 def _print_summary(console: Console, tally: dict[str, int], counts: dict[str, int], db: str | Path) -> None:
     console.print(
         _t(
@@ -304,6 +326,11 @@ def ingest(
     workers: Optional[int] = typer.Option(
         None, "--workers", "-j", min=1, help="Extraction processes (default: one per core; small batches run in-process)."
     ),
+    engine: str = typer.Option("local", "--engine", help="local, or spark (needs the allegiance[spark] extra)."),
+    master: str = typer.Option("local[*]", "--master", help="Spark master URL with --engine spark."),
+    parquet_out: Optional[Path] = typer.Option(
+        None, "--parquet-out", help="With --engine spark: keep the extracted Parquet here (default: a temp folder)."
+    ),
 ) -> None:
     """Extract documents and add them to the store (re-ingesting is safe).
 
@@ -329,6 +356,11 @@ def ingest(
                 total["failed"] += 1
                 _line(f"error: {problem.source}: {problem.message}")
             paths.extend(listed)
+        if paths and engine == "spark":
+            _add_tally(total, _ingest_spark(store, paths, master, parquet_out))
+            paths = []
+        elif engine != "local":
+            raise typer.BadParameter("must be local or spark", param_hint="--engine")
         if paths:
             from allegiance.pipeline import default_workers
 
