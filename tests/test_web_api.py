@@ -349,3 +349,22 @@ def test_ingest_read_only_409(tmp_path):
         assert r.status_code == 409 and "read-only" in r.json()["detail"]
         assert "nothing can be ingested" in c.get("/ingest").text
     app.state.ws.store.close()
+
+
+def test_graph_region_filter_keeps_facts_touching_the_region(client):
+    everything = client.get("/api/graph").json()
+    libya = client.get("/api/graph", params={"region": "Libya"}).json()
+    assert 0 < len(libya["edges"]) < len(everything["edges"])
+    ids = {n["id"]: n for n in libya["nodes"]}
+    assert "libya" in ids  # the country itself, and the groups active there
+    assert all(e["source"] in ids and e["target"] in ids for e in libya["edges"])
+    assert client.get("/api/graph", params={"region": "Atlantis"}).status_code == 422
+
+
+def test_document_page_offers_the_stripped_boilerplate(client):
+    docs = client.get("/api/documents").json()
+    doc = next(d for d in docs if d["doc_id"].startswith("004_"))
+    html = client.get(f"/documents/{doc['id']}").text
+    assert "Stripped boilerplate" in html and "Premium Membership" in html
+    article = html.split('<details class="boilerplate">')[0]
+    assert "Premium Membership" not in article.split("<h1>")[-1]

@@ -380,6 +380,36 @@ def create_app(
                 limit=limit,
             )
 
+    def _in_region(rows: list[dict], region: str) -> list[dict]:
+        """Facts with an end in ``region`` (a country or region the gazetteer knows): the
+        place itself, places of that country, groups based there or working across it."""
+        from allegiance.resolve.gazetteer import load_gazetteer
+        from allegiance.resolve.names import match_key
+
+        gaz = load_gazetteer()
+        target = gaz.lookup(region)
+        if target is None or target.type != "PLACE":
+            raise HTTPException(422, f"unknown region {region!r}: give a country or region name")
+        key = match_key(target.name)
+        ids = sorted({f["subject_id"] for f in rows} | {f["object_id"] for f in rows})
+        gz = {}
+        if ids:
+            ph = ", ".join("?" for _ in ids)
+            gz = {r["id"]: r["gazetteer_id"] for r in queries._rows(
+                ws.con, f"SELECT id, gazetteer_id FROM actors WHERE id IN ({ph})", ids)}
+
+        def inside(actor_id: str) -> bool:
+            e = gaz.by_id.get(gz.get(actor_id) or "")
+            if e is None:
+                return False
+            if e.id == target.id:
+                return True
+            if target.kind == "country" and e.country and e.country == target.country:
+                return True
+            return any(match_key(r) == key for r in e.region)
+
+        return [f for f in rows if inside(f["subject_id"]) or inside(f["object_id"])]
+
     @app.get("/api/graph", tags=["graph"], summary="Nodes and edges of the actor network")
     def api_graph(
         since: Optional[str] = None,
@@ -387,6 +417,7 @@ def create_app(
         relation: Optional[str] = None,
         source: Optional[str] = None,
         actor: Optional[str] = None,
+        region: Optional[str] = None,
         include_hedged: bool = True,
         include_rejected: bool = False,
     ) -> dict:
@@ -395,6 +426,8 @@ def create_app(
                 actor=actor or None, relation=relation or None, since=since or None, until=until or None,
                 source=source or None, include_hedged=include_hedged, include_rejected=include_rejected,
             )
+            if region and region.strip():
+                rows = _in_region(rows, region.strip())
             ids = sorted({f["subject_id"] for f in rows} | {f["object_id"] for f in rows})
             nodes = []
             if ids:
@@ -429,13 +462,18 @@ def create_app(
         with ws.lock:
             rows = queries._rows(
                 ws.con,
-                "SELECT id, doc_id, title, published, source, language, text, raw_text FROM documents "
+                "SELECT id, doc_id, title, published, source, language, text, raw_text, boilerplate FROM documents "
                 "WHERE id = ? OR doc_id = ? ORDER BY id = ? DESC LIMIT 1",
                 [document_id, document_id, document_id],
             )
             if not rows:
                 raise HTTPException(404, f"no document {document_id}")
             doc = rows[0]
+            # what the cleaner removed (navigation, comments, cookie text): shown behind a toggle
+            try:
+                doc["boilerplate"] = [b for b in json.loads(doc.get("boilerplate") or "[]") if isinstance(b, str)]
+            except ValueError:
+                doc["boilerplate"] = []
             mentions = queries._rows(
                 ws.con,
                 'SELECT m.actor_id, a.name AS actor_name, a.type AS actor_type, m.text, m."start", m."end" '

@@ -39,7 +39,7 @@
 
   function params() {
     var p = new URLSearchParams();
-    ["since", "until", "relation", "source"].forEach(function (k) {
+    ["since", "until", "relation", "source", "region"].forEach(function (k) {
       var v = $(k).value.trim();
       if (v) p.set(k, v);
     });
@@ -115,8 +115,9 @@
   ["since", "until", "relation", "hedged"].forEach(function (k) { $(k).addEventListener("change", load); });
   var timer = null;
   $("source").addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(load, 300); });
+  $("region").addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(load, 400); });
   $("reset").addEventListener("click", function () {
-    ["since", "until", "relation", "source"].forEach(function (k) { $(k).value = ""; });
+    ["since", "until", "relation", "source", "region"].forEach(function (k) { $(k).value = ""; });
     $("hedged").checked = true;
     load();
   });
