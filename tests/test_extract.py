@@ -109,3 +109,12 @@ def test_killed_counts():
 def test_non_english_documents_are_not_extracted():
     doc = Document(doc_id="f.txt", source="f.txt", raw_text="x", content_hash="y", text="x", language="fr")
     assert extract_document(doc).facts == []
+
+
+def test_coordinated_subject_and_lowercase_place_heads():
+    ex, names, facts = run("Report\n\nAbubakar Shekau and his 20 fighters, including two commanders, joined the Islamic State. "
+                           "Boko Haram is active in the Sambisa forest.")
+    assert ("Abubakar Shekau", "joined", "Islamic State") in facts
+    forest = [e for e in ex.entities if "Sambisa forest" in e.aliases]
+    assert forest and forest[0].type == "PLACE"
+    assert ("Boko Haram", "active_in", forest[0].name) in facts

@@ -83,6 +83,11 @@ def gaz_index(gaz: Gazetteer | None = None) -> GazIndex:
     return GazIndex(keys, exact, demonyms, min(max_len + 4, MAX_SPAN_TOKENS + 4))
 
 
+@lru_cache(maxsize=1)
+def _geo_heads() -> frozenset:
+    return frozenset(cues()["geo_heads"])
+
+
 def _tok_key(tok) -> str:
     t = tok.text
     if tok.is_punct or tok.is_space:
@@ -152,7 +157,8 @@ def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
                 continue
             last = toks[j]
             # a name ends on a capitalised word or a known lowercase description word
-            if hit[1] not in ("description", "lower_end") and not (last.text[:1].isupper() or last.text[:1].isdigit()):
+            if hit[1] not in ("description", "lower_end") and not (last.text[:1].isupper() or last.text[:1].isdigit()) and not (
+                    hit[0].type == "PLACE" and last.text.lower() in _geo_heads()):  # "the Sambisa forest"
                 continue
             found = (j, hit)
             break
