@@ -383,31 +383,6 @@ def direction_place_mentions(text: str, places: list[Cand], idx: GazIndex | None
     return out
 
 
-_ACRONYM_DEF = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
-
-
-def acronym_mentions(text: str, cands: list[Cand]) -> list[tuple[Cand, Cand]]:
-    """"Long Name (ACR)": returns (long, acronym) pairs; the caller also finds
-    every later use of ACR."""
-    pairs = []
-    for c in cands:
-        if c.type != "ORG":
-            continue
-        m = _ACRONYM_DEF.match(text, c.end)
-        if not m:
-            continue
-        acr = m.group(1)
-        if not acr[:2].isupper():
-            continue
-        initials = "".join(w[0] for w in re.split(r"[\s\-]+", c.text) if w and w[0].isupper())
-        if len(acr) < 2 or (acr[0] != initials[:1] and acr.upper() not in initials.upper()):
-            # Not an abbreviation of the name: a parenthetical alias instead.
-            pass
-        a = Cand(m.start(1), m.end(1), acr, "ORG", "acronym", c.entry, c.kind, key=c.key)
-        pairs.append((c, a))
-    return pairs
-
-
 def find_all(text: str, surface: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(surface) + r"(?![\w-])", text)]
 
