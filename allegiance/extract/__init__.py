@@ -190,7 +190,8 @@ def extract_document(document: Document, nlp=None) -> Extraction:
                 for s in m.subjects:
                     for o in m.objects:
                         _add_fact(facts, m.relation, s, o, m.conf, hedge, attr, date, evidence, raw_start, raw_end,
-                                  m.source, sent, refs, off, document, m.requires_parent, parents, gz_ids)
+                                  m.source, sent, refs, off, document, m.requires_parent, parents, gz_ids,
+                                  m.any_subject_kind)
             # descriptive references carry their possessor: "al-Qaeda's North African branch"
             for c, r in zip(cands, roots):
                 if c.parent is not None and s0 <= c.start < s1:
@@ -253,13 +254,13 @@ def _update_salience(state: dict, refs) -> None:
 
 
 def _add_fact(facts, relation, s, o, conf, hedge, attr, date, evidence, raw_start, raw_end, rule, sent, refs, off,
-              document, requires_parent=False, parents=None, gz_ids=None):
+              document, requires_parent=False, parents=None, gz_ids=None, any_kind=False):
     if s.entity == o.entity:
         return
     subj_types, obj_types = SIGNATURES[relation]
     if s.type not in subj_types or o.type not in obj_types:
         return
-    if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS:
+    if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS and not any_kind:
         return
     if relation in PLACE_RELATIONS and s.kind in STATE_KINDS:
         return

@@ -29,6 +29,7 @@ _MACROS = {
 _GAP_WORD = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r⟧)"
 _GAP_ORG = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r?⟧)"
 _GAP_PLACE = r"(?:[^\s⟦⟧.;:!?]+|⟦[OP]\d+r⟧|⟦L\d+⟧)"
+_GAP_ANY = r"(?:[^\s⟦⟧.;:!?]+|⟦[OPL]\d+r?⟧)"   # an apposition may name other actors
 
 ALLOWED = {"ORG": {"O"}, "PER": {"P"}, "PLACE": {"L"}, "ACTOR": {"O", "P"}, "ANY": {"O", "P", "L"}}
 
@@ -53,6 +54,7 @@ class Pattern:
     rx: regex.Pattern
     source: str
     requires_parent: bool = False
+    any_subject_kind: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -65,9 +67,9 @@ def patterns() -> list[Pattern]:
             name = m.group(1)
             if name in _MACROS:
                 return _MACROS[name]
-            g = re.fullmatch(r"(G|GO|GL)(\d+)", name)
+            g = re.fullmatch(r"(G|GO|GL|GA)(\d+)", name)
             if g:
-                word = {"G": _GAP_WORD, "GO": _GAP_ORG, "GL": _GAP_PLACE}[g.group(1)]
+                word = {"G": _GAP_WORD, "GO": _GAP_ORG, "GL": _GAP_PLACE, "GA": _GAP_ANY}[g.group(1)]
                 return f"(?:{word} ){{0,{g.group(2)}}}"
             if name in cue_alts:
                 return cue_alts[name]
@@ -81,7 +83,7 @@ def patterns() -> list[Pattern]:
         body = expand(re.sub(r",\? ", "(?:, )?", p["pattern"]))
         rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
         out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"],
-                           bool(p.get("requires_parent"))))
+                           bool(p.get("requires_parent")), bool(p.get("any_subject_kind"))))
     return out
 
 
@@ -247,6 +249,7 @@ class Match:
     span: tuple[int, int]       # skeleton char span of the match
     source: str
     requires_parent: bool = False
+    any_subject_kind: bool = False
 
 
 def _refs_in(text: str, allowed: set[str], refs: list[Ref], as_list: bool) -> list[Ref]:
@@ -352,5 +355,5 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
                 # must not hedge or negate it
                 core_end = max(_placeholder_end(skel, refs, r, m.start()) for r in subs + objs)
                 out.append(Match(p.relation, subs, objs, p.conf, (m.start(), max(core_end, m.start())), p.source,
-                                 p.requires_parent))
+                                 p.requires_parent, p.any_subject_kind))
     return out
