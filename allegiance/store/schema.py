@@ -17,6 +17,21 @@ from __future__ import annotations
 
 SCHEMA_VERSION = "1"
 
+# Analysts' reviews of facts (web app): the latest review of a fact decides its
+# state; rejected facts are hidden from queries and exports but never deleted.
+REVIEWS_DDL = """
+    CREATE TABLE IF NOT EXISTS reviews (
+        id VARCHAR PRIMARY KEY,
+        fact_id VARCHAR NOT NULL,
+        action VARCHAR NOT NULL,
+        relation VARCHAR,
+        subject VARCHAR,
+        object VARCHAR,
+        note VARCHAR,
+        "user" VARCHAR,
+        created_at TIMESTAMP NOT NULL
+    )"""
+
 TABLES = [
     """
     CREATE TABLE IF NOT EXISTS meta (
@@ -107,20 +122,7 @@ TABLES = [
         old_id VARCHAR PRIMARY KEY,
         new_id VARCHAR NOT NULL
     )""",
-    # Analysts' reviews of facts (web app): the latest review of a fact decides its
-    # state; rejected facts are hidden from queries and exports but never deleted.
-    """
-    CREATE TABLE IF NOT EXISTS reviews (
-        id VARCHAR PRIMARY KEY,
-        fact_id VARCHAR NOT NULL,
-        action VARCHAR NOT NULL,
-        relation VARCHAR,
-        subject VARCHAR,
-        object VARCHAR,
-        note VARCHAR,
-        "user" VARCHAR,
-        created_at TIMESTAMP NOT NULL
-    )""",
+    REVIEWS_DDL,
 ]
 
 INDEXES = [

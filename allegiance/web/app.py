@@ -32,18 +32,7 @@ HERE = Path(__file__).parent
 PLACE_RELATIONS = ("active_in", "recruits_in", "attacked")
 REVIEW_ACTIONS = ("confirm", "reject", "correct")
 
-REVIEWS_DDL = """
-CREATE TABLE IF NOT EXISTS reviews (
-    id VARCHAR PRIMARY KEY,
-    fact_id VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    relation VARCHAR,
-    subject VARCHAR,
-    object VARCHAR,
-    note VARCHAR,
-    "user" VARCHAR,
-    created_at TIMESTAMP NOT NULL
-)"""
+from allegiance.store.schema import REVIEWS_DDL  # noqa: E402  (one definition, in the store schema)
 
 # the latest review of each fact decides its state
 LATEST_REVIEWS = """
