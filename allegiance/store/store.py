@@ -249,33 +249,30 @@ class Store:
     def add_all(self, extractions: Iterable[Extraction]) -> list[AddResult]:
         return [self.add_extraction(ex) for ex in extractions]
 
-    def _insert_document(self, document_id: str, ex: Extraction) -> None:
+    # document columns written on insert and on re-extraction (id and content_hash never change)
+    _DOC_COLUMNS = ("doc_id", "source", "title", "published", "media_type", "encoding", "language",
+                    "ingested_at", "extractor_version", "text", "raw_text", "boilerplate", "warnings")
+
+    @staticmethod
+    def _document_values(ex: Extraction) -> list[Any]:
         d = ex.document
+        return [
+            d.doc_id, d.source, d.title, d.published, d.media_type, d.encoding, d.language,
+            _now(), ex.extractor_version, d.text, d.raw_text,
+            json.dumps(list(d.boilerplate), ensure_ascii=False),
+            json.dumps(list(d.warnings), ensure_ascii=False),
+        ]
+
+    def _insert_document(self, document_id: str, ex: Extraction) -> None:
+        cols = ("id", "content_hash") + self._DOC_COLUMNS
         self.con.execute(
-            "INSERT INTO documents (id, doc_id, content_hash, source, title, published, media_type, "
-            "encoding, language, ingested_at, extractor_version, text, raw_text, boilerplate, warnings) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                document_id, d.doc_id, d.content_hash, d.source, d.title, d.published, d.media_type,
-                d.encoding, d.language, _now(), ex.extractor_version, d.text, d.raw_text,
-                json.dumps(list(d.boilerplate), ensure_ascii=False),
-                json.dumps(list(d.warnings), ensure_ascii=False),
-            ],
+            f"INSERT INTO documents ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+            [document_id, ex.document.content_hash, *self._document_values(ex)],
         )
 
     def _update_document(self, document_id: str, ex: Extraction) -> None:
-        d = ex.document
-        self.con.execute(
-            "UPDATE documents SET doc_id = ?, source = ?, title = ?, published = ?, media_type = ?, "
-            "encoding = ?, language = ?, ingested_at = ?, extractor_version = ?, text = ?, "
-            "raw_text = ?, boilerplate = ?, warnings = ? WHERE id = ?",
-            [
-                d.doc_id, d.source, d.title, d.published, d.media_type, d.encoding, d.language,
-                _now(), ex.extractor_version, d.text, d.raw_text,
-                json.dumps(list(d.boilerplate), ensure_ascii=False),
-                json.dumps(list(d.warnings), ensure_ascii=False), document_id,
-            ],
-        )
+        sets = ", ".join(f"{c} = ?" for c in self._DOC_COLUMNS)
+        self.con.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*self._document_values(ex), document_id])
 
     def _delete_document_children(self, document_id: str) -> set[str]:
         """Remove a document's mentions, facts and actor links; return the actors it touched."""
