@@ -5,7 +5,7 @@ import pytest
 
 from allegiance.clean import clean_document
 from allegiance.extract import extract_document
-from allegiance.extract.context import killed, resolve_date
+from allegiance.extract.context import date_expressions, killed, resolve_date, sentence_date
 from allegiance.records import Document
 
 
@@ -97,6 +97,50 @@ def test_evidence_offsets_point_into_the_raw_text():
 ])
 def test_dates_resolve_against_the_publication_date(expr, published, expected):
     assert resolve_date(expr, published) == expected
+
+
+@pytest.mark.parametrize("expr,published,expected", [
+    ("February 30, 2014", None, None),          # no such day
+    ("Sept. 3", "2016-09-10", "2016-09-03"),
+    ("December 24", "2016-09-10", "2015-12-24"),  # the most recent one before publication
+    ("early March", "2016-09-10", "2016-03"),
+])
+def test_dates_with_a_month_need_no_date_parser(expr, published, expected):
+    assert resolve_date(expr, published) == expected
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("DAKAR, June 11, 2021 — The group split from its parent in 2014.", ["June 11, 2021", "2014"]),
+    ("The attack on 23 January 2017 killed about 1500 people.", ["23 January 2017"]),
+    ("Some 2000 fighters joined; 2000 people fled.", []),                 # counts, not years
+    ("A protest march drew crowds in early 2015.", ["early 2015"]),       # "march" the noun
+    ("It began two years ago, at the end of 2014.", ["two years ago", "the end of 2014"]),
+    ("Prices rose in the 1990s and cost $2000.", []),
+])
+def test_date_expressions_are_found_without_the_ner(sentence, expected):
+    assert date_expressions(sentence) == expected
+
+
+def test_a_sentence_takes_its_first_resolvable_date():
+    assert sentence_date("In May the group, founded in 2009, attacked again on May 4.", "2016-06-01") == "2009"
+    assert sentence_date("Nothing dated here.", "2016-06-01") is None
+
+
+def test_the_ner_runs_only_where_a_proper_noun_is_unexplained():
+    from allegiance.extract.nlp import load_nlp, parse, recognise_entities
+
+    nlp = load_nlp()
+    text = "Boko Haram attacked Maiduguri in June. Ahmed Kolo Banda, a trader, said the market closed."
+    doc = parse(nlp, [text])[0]
+    known = [(0, len("Boko Haram")), (text.index("Maiduguri"), text.index("Maiduguri") + len("Maiduguri"))]
+    recognise_entities(nlp, doc, known, text)
+    second = text.index("Ahmed")
+    assert doc.ents, "the unknown name in the second sentence goes to the NER"
+    assert all(e.start_char >= second for e in doc.ents), "the first sentence's names were all known"
+    # with everything known, the NER does not run at all
+    doc2 = parse(nlp, [text[:second].strip()])[0]
+    recognise_entities(nlp, doc2, known, text[:second].strip())
+    assert doc2.ents == ()
 
 
 def test_killed_counts():

@@ -18,7 +18,7 @@ from allegiance.extract.mentions import (
     resolve_overlaps,
     state_force_mentions,
 )
-from allegiance.extract.nlp import load_nlp
+from allegiance.extract.nlp import load_nlp, parse, recognise_entities
 from allegiance.extract.relations import build_skeleton, match_sentence
 from allegiance.extract.select import select_blocks
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
@@ -95,24 +95,25 @@ def extract_document(document: Document, nlp=None) -> Extraction:
     gaz = load_gazetteer()
     idx = gaz_index(gaz)
 
-    parsed = []  # (offset, spaCy doc)
+    parsed = []  # (offset, spaCy doc, its text: Doc.text rebuilds the string on every access)
     blocks = [(off + o, t) for off, block in select_blocks(text, idx) for o, t in _blocks(block)]
     if not blocks:
         return ex
-    for (off, _), sdoc in zip(blocks, nlp.pipe([b for _, b in blocks])):
-        parsed.append((off, sdoc))
+    for (off, btext), sdoc in zip(blocks, parse(nlp, [b for _, b in blocks])):
+        parsed.append((off, sdoc, btext))
 
     # ---- mentions ----------------------------------------------------------
     cands: list[Cand] = []
-    for off, sdoc in parsed:
-        local = gazetteer_mentions(sdoc, idx)
+    for off, sdoc, btext in parsed:
+        local = gazetteer_mentions(sdoc, idx, btext)
         taken = [(c.start, c.end) for c in local]
-        local += state_force_mentions(sdoc.text, idx, taken)
+        local += state_force_mentions(btext, idx, taken)
         taken = [(c.start, c.end) for c in local]
-        local += pattern_mentions(sdoc.text, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
+        local += pattern_mentions(btext, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
         taken = [(c.start, c.end) for c in local]
-        local += ner_mentions(sdoc, taken, idx)
-        local += direction_place_mentions(sdoc.text, [c for c in local if c.type == "PLACE"], idx)
+        recognise_entities(nlp, sdoc, taken, btext)
+        local += ner_mentions(sdoc, taken, idx, btext)
+        local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         for c in local:
             c.start += off
@@ -165,7 +166,7 @@ def extract_document(document: Document, nlp=None) -> Extraction:
     parents = {r: next((c.entry.parent for c in by_root[r] if c.entry is not None), None) for r in by_root}
     carried_attr = None
     pending_merge: list | None = None
-    for off, sdoc in parsed:
+    for off, sdoc, _ in parsed:
         for sent in _sentences(sdoc):
             s0, s1 = sent.start_char + off, sent.end_char + off
             sm = [(a - off, b - off, r, t, k) for a, b, r, t, k in mention_tuples if a >= s0 and b <= s1]
@@ -173,7 +174,7 @@ def extract_document(document: Document, nlp=None) -> Extraction:
                 continue
             skel, items, refs = build_skeleton(sent, sm, state)
             attr, carried_attr = context.attribution(sent, carried_attr)
-            date = context.sentence_date(sent, document.published)
+            date = context.sentence_date(sent.text, document.published)
             evidence = text[s0:s1]
             raw_start = document.to_raw(s0)
             raw_end = raw_start + (s1 - s0)

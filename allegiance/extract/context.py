@@ -45,6 +45,10 @@ _TITLE = r"(?:(?:Gen|Lt|Col|Maj|Capt|Sgt|Adm|Dr|Mr|Mrs|Ms|Prof|Sen|Rep|Gov|Amb)\
 _ACCORDING = re.compile(r"\b[Aa]ccording to\s+(?:the\s+)?(" + _TITLE + r"(?:\b[A-Z]\.|[^,.;:“”\"()«»]){3,80})")
 
 
+# Penn tags of pronouns (the attribute ruler, not loaded, would map these to PRON)
+_PRONOUN_TAGS = {"PRP", "PRP$", "WP", "WP$", "WDT", "EX"}
+
+
 def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
     """(attributed_to, carried) for a spaCy sentence span. ``carried`` is what a
     following "They said" would refer to."""
@@ -56,13 +60,13 @@ def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
         src = re.split(r"\s+(?:that|who|which|on|in)\s+", src)[0]
         return _tidy(src), _tidy(src)
     for tok in sent:
-        if tok.lower_ not in verbs or tok.pos_ not in ("VERB", "AUX"):
+        if tok.lower_ not in verbs or not (tok.tag_.startswith("VB") or tok.tag_ == "MD"):
             continue
         subj = [ch for ch in tok.children if ch.dep_ in ("nsubj", "nsubjpass")]
         if not subj:
             continue
         s = subj[0]
-        if s.pos_ == "PRON":
+        if s.tag_ in _PRONOUN_TAGS:
             if s.lower_ in ("they", "he", "she") and previous:
                 return previous, previous
             continue
@@ -90,6 +94,7 @@ _MONTHS = "january|february|march|april|may|june|july|august|september|october|n
 _DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|few)[- ](?:year|month|week|day|decade)s?(?:[- ]old)?\b(?! ago)", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _MONTH = re.compile(r"\b(" + _MONTHS + r")\b\.?", re.IGNORECASE)
+_MONTH_NUMBER = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _DAYNUM = re.compile(r"\b([0-3]?\d)(?:st|nd|rd|th)?\b")
 
 
@@ -106,6 +111,7 @@ def parse_published(published: str | None) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=8192)   # news repeats its date expressions
 def resolve_date(expr: str, published: str | None) -> str | None:
     """A date expression from a sentence -> ISO (YYYY, YYYY-MM, YYYY-MM-DD),
     relative expressions ("last August", "on July 30") resolved against the
@@ -124,26 +130,24 @@ def resolve_date(expr: str, published: str | None) -> str | None:
             return None
         return year_m.group(1)
     if month_m:
-        import dateparser
-
-        settings = {"PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False}
-        if base:
-            settings["RELATIVE_BASE"] = base
-        elif not year_m:
+        if not base and not year_m:
             return None
-        cleaned = re.sub(r"\b(?:early|late|mid|in|on|the|of|last|this|since|by|around)\b[- ]?", " ", low)
-        cleaned = re.sub(r"\s+", " ", cleaned).strip()
-        dt = dateparser.parse(cleaned, languages=["en"], settings=settings)
-        if dt is None:
-            return None
-        if base and not year_m and dt > base:
-            dt = dt.replace(year=dt.year - 1)
-        if "last " in low and base and not year_m and dt.year == base.year and dt.month >= base.month:
-            dt = dt.replace(year=dt.year - 1)
-        day = re.search(r"(?<![\d])([0-3]?\d)(?:st|nd|rd|th)?(?![\d])", re.sub(_YEAR, "", text))
-        if day and 1 <= int(day.group(1)) <= 31:
-            return dt.strftime("%Y-%m-%d")
-        return dt.strftime("%Y-%m")
+        month = _MONTH_NUMBER[month_m.group(1)[:3].lower()]
+        day_m = re.search(r"(?<![\d])([0-3]?\d)(?:st|nd|rd|th)?(?![\d])", re.sub(_YEAR, "", text))
+        day = int(day_m.group(1)) if day_m and 1 <= int(day_m.group(1)) <= 31 else None
+        if year_m:
+            year = int(year_m.group(1))
+        else:
+            # the most recent such day on or before publication ("last August", "on July 30")
+            year = base.year if (month, day or 1) <= (base.month, base.day) else base.year - 1
+            if "last " in low and year == base.year and month >= base.month:
+                year -= 1
+        if day is not None:
+            try:
+                return datetime(year, month, day).strftime("%Y-%m-%d")
+            except ValueError:   # "February 30" is no date
+                return None
+        return f"{year:04d}-{month:02d}"
     m = re.search(r"\b(?:(\d+|one|two|three|four|five|six|seven|eight|nine|ten)) years? ago\b", low)
     if m and base:
         n = cues()["number_words"].get(m.group(1)) if not m.group(1).isdigit() else int(m.group(1))
@@ -152,11 +156,47 @@ def resolve_date(expr: str, published: str | None) -> str | None:
     return None
 
 
-def sentence_date(sent, published: str | None) -> str | None:
-    for ent in sent.ents:
-        if ent.label_ != "DATE":
-            continue
-        d = resolve_date(ent.text, published)
+_MON = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|"
+        r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_DAY_RX = r"[0-3]?\d(?:st|nd|rd|th)?"
+_YR = r"(?:1[89]\d\d|20\d\d)"
+_MODIFIER = r"(?:(?i:early|late|mid|last|this|next)[- ])?"
+
+
+@lru_cache(maxsize=1)
+def _date_rx() -> re.Pattern:
+    c = cues()
+    nouns = "|".join(re.escape(w) for w in sorted(c["quantity_nouns"], key=len, reverse=True))
+    # Month names only capitalised: "a protest march" is not a date.
+    return re.compile(
+        rf"(?<![\w-]){_MODIFIER}(?:{_DAY_RX} (?:of )?{_MON}(?:,? {_YR})?|{_MON} {_DAY_RX}(?:,? {_YR})?(?![\d:])"
+        rf"|{_MON},? {_YR}|{_MON})(?![\w-])"
+        rf"|(?<![\w$£€.,-])(?:(?i:early|late|mid)[- ]|(?i:the) (?i:end|start|beginning|middle|spring|summer|autumn|fall|winter) of )?"
+        rf"{_YR}(?:-[01]\d-[0-3]\d)?(?![\w,.]\d|s\b|\w)(?! (?i:{nouns})\b)"
+        rf"|\b(?i:\d+|one|two|three|four|five|six|seven|eight|nine|ten) years? ago\b"
+    )
+
+
+def date_expressions(text: str) -> list[str]:
+    """The date expressions of a sentence, in order: "March 15th, 2016", "early 2015",
+    "last August", "in 2014" (as "2014"), "two years ago". A regular expression, not
+    the statistical NER: dates are needed in every sentence, the NER only in some."""
+    out = []
+    counts = cues()["quantity_words"]
+    for m in _date_rx().finditer(text):
+        expr = m.group(0)
+        if expr[:1].isdigit() and len(expr) == 4:
+            before = text[max(0, m.start() - 20):m.start()].lower().split()
+            if before and (before[-1] in counts or " ".join(before[-2:]) in counts):
+                continue   # "about 1500", "up to 2000": a count
+        out.append(expr)
+    return out
+
+
+def sentence_date(text: str, published: str | None) -> str | None:
+    """The first date expression of a sentence that can be placed in time."""
+    for expr in date_expressions(text):
+        d = resolve_date(expr, published)
         if d:
             return d
     return None

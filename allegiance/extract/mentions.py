@@ -125,8 +125,8 @@ def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, start + len(s)
 
 
-def gazetteer_mentions(doc, idx: GazIndex) -> list[Cand]:
-    text = doc.text          # Doc.text joins every token: compute it once
+def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand]:
+    text = doc.text if text is None else text   # Doc.text joins every token: pass it when known
     toks = list(doc)
     keys = [_tok_key(t) for t in toks]
     out: list[Cand] = []
@@ -219,11 +219,11 @@ def _headline(line: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.7
 
 
-def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]:
+def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex, text: str | None = None) -> list[Cand]:
     out = []
     prefixes = set(cues()["person_title_strip"])
     facilities = set(cues()["facility_heads"])
-    text_all = doc.text
+    text_all = doc.text if text is None else text
     headline_cache: dict[int, bool] = {}
     for ent in doc.ents:
         typ = _NER_TYPES.get(ent.label_)

