@@ -24,7 +24,12 @@ def _stopwords() -> dict[str, frozenset[str]]:
     return {lang: frozenset(words) for lang, words in raw.items() if not lang.startswith("_")}
 
 
+_NON_LATIN = re.compile("[^\x00-\u024f]")
+
+
 def _script_guess(sample: str) -> str | None:
+    if not _NON_LATIN.search(sample):
+        return None   # all Latin: the per-character loop below would find no script
     letters = 0
     counts: dict[str, int] = {}
     for ch in sample:

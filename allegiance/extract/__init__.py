@@ -18,7 +18,7 @@ from allegiance.extract.mentions import (
     resolve_overlaps,
     state_force_mentions,
 )
-from allegiance.extract.nlp import load_nlp, parse, recognise_entities
+from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
 from allegiance.extract.relations import build_skeleton, match_sentence
 from allegiance.extract.select import select_blocks
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
@@ -87,32 +87,41 @@ def _sentences(doc):
 
 
 def extract_document(document: Document, nlp=None) -> Extraction:
-    ex = Extraction(document=document, extractor_version=EXTRACTOR_VERSION)
-    text = document.text or ""
-    if not text.strip() or (document.language not in (None, "en")):
-        return ex
+    return extract_documents([document], nlp)[0]
+
+
+def extract_documents(documents: list[Document], nlp=None) -> list[Extraction]:
+    """Extraction of each document, in order. One call reads many documents' candidate
+    text through spaCy in shared batches, which costs about a third less than one
+    document at a time; every result is the same as ``extract_document`` gives."""
     nlp = nlp or load_nlp()
     gaz = load_gazetteer()
     idx = gaz_index(gaz)
-
-    parsed = []  # (offset, spaCy doc, its text: Doc.text rebuilds the string on every access)
-    blocks = [(off + o, t) for off, block in select_blocks(text, idx) for o, t in _blocks(block)]
+    out = [Extraction(document=d, extractor_version=EXTRACTOR_VERSION) for d in documents]
+    blocks: list[tuple[int, int, str]] = []   # (document index, offset, text)
+    for k, document in enumerate(documents):
+        text = document.text or ""
+        if not text.strip() or (document.language not in (None, "en")):
+            continue
+        blocks += [(k, off + o, t) for off, block in select_blocks(text, idx) for o, t in _blocks(block)]
     if not blocks:
-        return ex
-    for (off, btext), sdoc in zip(blocks, parse(nlp, [b for _, b in blocks])):
-        parsed.append((off, sdoc, btext))
+        return out
+    sdocs = parse(nlp, [t for _, _, t in blocks])
 
-    # ---- mentions ----------------------------------------------------------
-    cands: list[Cand] = []
-    for off, sdoc, btext in parsed:
+    # ---- mentions: names the gazetteer and the patterns know, then the NER for the rest
+    known: list[list[Cand]] = []
+    for (_, _, btext), sdoc in zip(blocks, sdocs):
         local = gazetteer_mentions(sdoc, idx, btext)
         taken = [(c.start, c.end) for c in local]
         local += state_force_mentions(btext, idx, taken)
         taken = [(c.start, c.end) for c in local]
         local += pattern_mentions(btext, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
-        taken = [(c.start, c.end) for c in local]
-        recognise_entities(nlp, sdoc, taken, btext)
-        local += ner_mentions(sdoc, taken, idx, btext)
+        known.append(local)
+    recognise_entities_batch(nlp, [(sdoc, [(c.start, c.end) for c in local], btext)
+                                   for (_, _, btext), sdoc, local in zip(blocks, sdocs, known)])
+    per_doc: dict[int, list] = defaultdict(list)
+    for (k, off, btext), sdoc, local in zip(blocks, sdocs, known):
+        local = local + ner_mentions(sdoc, [(c.start, c.end) for c in local], idx, btext)
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         for c in local:
@@ -121,7 +130,16 @@ def extract_document(document: Document, nlp=None) -> Extraction:
             if c.parent is not None:
                 c.parent.start += off
                 c.parent.end += off
-        cands += local
+        per_doc[k].append((off, sdoc, local))
+    for k, parsed in per_doc.items():
+        _relations(out[k], documents[k], parsed, gaz)
+    return out
+
+
+def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
+    """Entities and facts of one document from its parsed blocks and their mentions."""
+    text = document.text
+    cands: list[Cand] = [c for _, _, local in parsed for c in local]
     cands, roots = cluster(text, cands, gaz)
 
     # ---- entities ------------------------------------------------------------
@@ -221,7 +239,6 @@ def extract_document(document: Document, nlp=None) -> Extraction:
         for f in out
     ]
     ex.facts.sort(key=lambda f: (f.start, f.relation))
-    return ex
 
 
 def _vote_type(group: list[Cand]) -> str:

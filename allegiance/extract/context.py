@@ -8,7 +8,7 @@ from functools import lru_cache
 from allegiance.extract.cues import cues
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)   # one per cue list (hedge, negation)
 def _rx(name: str) -> re.Pattern:
     words = sorted(cues()[name], key=len, reverse=True)
     return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.IGNORECASE)

@@ -64,39 +64,46 @@ def recognise_entities(nlp, doc, known: list[tuple[int, int]], text: str | None 
     A sentence whose names are all known gets no statistical entities: it would
     only restate what the gazetteer found. ``text`` is ``doc.text`` when the caller
     has it (spaCy rebuilds that string on every access)."""
-    text = doc.text if text is None else text
-    covered = bytearray(len(text) + 1)
-    for a, b in known:
-        covered[a:b] = b"\x01" * (b - a)
-    sents = list(doc.sents)
-    need = [any(t.tag_ in _PROPER_NOUN_TAGS and not covered[t.idx] and t.text not in _CALENDAR for t in sent)
-            for sent in sents]
-    if not any(need):
+    recognise_entities_batch(nlp, [(doc, known, doc.text if text is None else text)])
+
+
+def recognise_entities_batch(nlp, items: list[tuple]) -> None:
+    """``recognise_entities`` for many ``(doc, known, text)`` at once: one NER batch."""
+    jobs = []   # (doc, context start char, keep from char, end char)
+    for doc, known, text in items:
         doc.ents = []
+        covered = bytearray(len(text) + 1)
+        for a, b in known:
+            covered[a:b] = b"\x01" * (b - a)
+        sents = list(doc.sents)
+        need = [any(t.tag_ in _PROPER_NOUN_TAGS and not covered[t.idx] and t.text not in _CALENDAR for t in sent)
+                for sent in sents]
+        # Runs of such sentences go to the NER together, with the sentence before them as
+        # left context: the NER reads a few tokens around each word and its decisions carry
+        # along the text, so a sentence cut out of its paragraph can come out differently.
+        i = 0
+        while i < len(sents):
+            if not need[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(sents) and need[j + 1]:
+                j += 1
+            ctx = sents[i - 1].start_char if i > 0 else sents[i].start_char
+            jobs.append((doc, text, ctx, sents[i].start_char, sents[j].end_char))
+            i = j + 1
+    if not jobs:
         return
-    # Runs of such sentences go to the NER together, with the sentence before them as
-    # left context: the NER reads a few tokens around each word and its decisions carry
-    # along the text, so a sentence cut out of its paragraph can come out differently.
-    runs: list[tuple[int, int, int]] = []   # (context start char, keep from char, end char)
-    i = 0
-    while i < len(sents):
-        if not need[i]:
-            i += 1
-            continue
-        j = i
-        while j + 1 < len(sents) and need[j + 1]:
-            j += 1
-        ctx = sents[i - 1].start_char if i > 0 else sents[i].start_char
-        runs.append((ctx, sents[i].start_char, sents[j].end_char))
-        i = j + 1
     ner = nlp.get_pipe("ner")
-    found = []
-    texts = (nlp.make_doc(text[a:c]) for a, _, c in runs)
-    for (a, keep, _), sdoc in zip(runs, ner.pipe(texts)):
-        for ent in sdoc.ents:
+    found: dict[int, tuple] = {}
+    texts = (nlp.make_doc(text[a:c]) for _, text, a, _, c in jobs)
+    for (doc, _, a, keep, _), ndoc in zip(jobs, ner.pipe(texts)):
+        spans = found.setdefault(id(doc), (doc, []))[1]
+        for ent in ndoc.ents:
             if a + ent.start_char < keep:
                 continue
             span = doc.char_span(a + ent.start_char, a + ent.end_char, label=ent.label_)
             if span is not None:
-                found.append(span)
-    doc.ents = found
+                spans.append(span)
+    for doc, spans in found.values():
+        doc.ents = spans

@@ -327,9 +327,18 @@ def _placeholder_end(skel: str, refs: list[Ref], ref: Ref, start: int) -> int:
     return start
 
 
+_PLACEHOLDER_LETTER = re.compile(r"⟦([OPL])")
+
+
 def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
     out = []
+    letters = _PLACEHOLDER_LETTER.findall(skel)
+    if len(letters) < 2:
+        return out   # a relation needs two placeholders: most sentences end here
+    present = set(letters)
     for p in patterns():
+        if not (ALLOWED[p.s] & present and ALLOWED[p.o] & present):
+            continue   # e.g. an active_in pattern on a sentence without a place
         for m in p.rx.finditer(skel, overlapped=True):
             groups = m.groupdict()
             subs: list[Ref] = []

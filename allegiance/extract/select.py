@@ -21,6 +21,26 @@ _SENT_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9]
 _PIECE = re.compile(r"[^\W\d_]+(?:['’][a-z]{1,2})?|\d+")
 _ANAPHOR = re.compile(r"\b(?:it|its|they|their|he|his|which|who|the (?:new |newly[- ]formed |jihadist |militant |extremist |armed |terrorist )?(?:group|organi[sz]ation|faction|movement))\b", re.IGNORECASE)
 MAX_NGRAM = 8
+_POSSESSIVE_END = re.compile(r"['’][a-z]{1,2}$")
+
+
+def _key_prefixes(idx: GazIndex) -> frozenset:
+    """Every word prefix of every gazetteer key: an n-gram that is not one cannot
+    grow into a name, so the scan stops there."""
+    cached = idx.__dict__.get("_key_prefixes")
+    if cached is None:
+        out = set()
+        for key in idx.keys:
+            words = key.split(" ")
+            for n in range(1, len(words) + 1):
+                out.add(" ".join(words[:n]))
+        cached = idx.__dict__["_key_prefixes"] = frozenset(out)
+    return cached
+
+
+def _pieces(text: str) -> tuple[list[str], list[str]]:
+    pieces = [_POSSESSIVE_END.sub("", p) for p in _PIECE.findall(text)]
+    return pieces, [match_key(p) for p in pieces]
 # a named source: "..., Mouhcine Abdul Wahed, a Moroccan researcher, said." (people count as entities)
 _NAMED_SOURCE = re.compile(r"\b[A-Z][\w’'\-]+ [A-Z][\w’'\-]+\b.{0,80}\b(?:said|says|told|added|stated|wrote)\b|"
                            r"\b(?:said|says|told|added|according to) (?:Mr |Ms |Dr )?[A-Z][\w’'\-]+ [A-Z]")
@@ -79,8 +99,8 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
     """Does the document name an armed group, militia or militant leader (or use a
     cue that only such news uses)? Most of a general news feed does not."""
     kinds = set(cues()["armed_actor_kinds"])
-    pieces = [re.sub(r"['’][a-z]{1,2}$", "", p) for p in _PIECE.findall(text)]
-    keys = [match_key(p) for p in pieces]
+    pieces, keys = _pieces(text)
+    prefixes = _key_prefixes(idx)
     for i, p in enumerate(pieces):
         hit = idx.exact.get(p)
         if hit is not None and hit[0].kind in kinds:
@@ -92,6 +112,8 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
             if not keys[j]:
                 continue
             joined = keys[j] if not joined else joined + " " + keys[j]
+            if joined not in prefixes:
+                break
             hit = idx.keys.get(joined)
             if hit is not None and hit[0].kind in kinds:
                 return True
@@ -103,8 +125,8 @@ def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False)
     """(names a known group/person, names a known place). ``names`` collects the
     words of actor names found so far in the document, so that a later short
     form ("Droukdel", "Ansar") also counts."""
-    pieces = [re.sub(r"['’][a-z]{1,2}$", "", p) for p in _PIECE.findall(sent)]
-    keys = [match_key(p) for p in pieces]
+    pieces, keys = _pieces(sent)
+    prefixes = _key_prefixes(idx)
     actor = place = False
     for i, p in enumerate(pieces):
         if p in names and not collect:
@@ -125,6 +147,8 @@ def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False)
             if not keys[j]:
                 continue
             joined = keys[j] if not joined else joined + " " + keys[j]
+            if joined not in prefixes:
+                break
             n += 1
             hit = idx.keys.get(joined)
             if hit is not None:

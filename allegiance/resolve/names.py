@@ -45,6 +45,17 @@ def match_key(name: str) -> str:
 
     Articles (al-, el-, the), possessive 's, punctuation and case are dropped;
     token variants (qaida->qaeda, okba->uqba, bin->ibn ...) are folded."""
+    # Candidate selection keys every word of every article: words repeat, so remember
+    # the short ones (long strings are rare and would bloat the cache).
+    return _match_key_cached(name) if len(name) <= 64 else _match_key(name)
+
+
+@lru_cache(maxsize=262_144)
+def _match_key_cached(name: str) -> str:
+    return _match_key(name)
+
+
+def _match_key(name: str) -> str:
     tokens_map, drop = _variants()
     s = strip_diacritics(name).lower()
     s = re.sub(r"['’‘`´ʼʻ]s\b", "", s)           # possessive
