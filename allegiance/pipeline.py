@@ -23,26 +23,29 @@ EXTRACT_BATCH = 16
 
 def read_documents(paths: Iterable[str], *, max_chars: int = MAX_ARTICLE_CHARS) -> Iterator[Document | IngestError]:
     """Read and clean every document under ``paths`` (files, folders, ``-``)."""
-    from allegiance.clean import clean_document
     from allegiance.ingest import iter_documents
 
     for item in iter_documents(paths):
-        if isinstance(item, IngestError):
-            yield item
-            continue
-        try:
-            doc = clean_document(item)
-        except Exception as exc:  # a bad document never stops the batch
-            yield IngestError(item.source, f"could not clean: {exc}")
-            continue
-        if len(doc.text) > max_chars:
-            yield IngestError(
-                item.source,
-                f"too long for one article: {len(doc.text) / 1e6:.1f} million characters of text "
-                f"(limit {max_chars / 1e6:g} million); split it into articles",
-            )
-            continue
-        yield doc
+        yield clean_item(item, max_chars=max_chars)
+
+
+def clean_item(item: Document | IngestError, *, max_chars: int = MAX_ARTICLE_CHARS) -> Document | IngestError:
+    """The clean stage for one document as read: boilerplate, title, date, language."""
+    from allegiance.clean import clean_document
+
+    if isinstance(item, IngestError):
+        return item
+    try:
+        doc = clean_document(item)
+    except Exception as exc:  # a bad document never stops the batch
+        return IngestError(item.source, f"could not clean: {exc}")
+    if len(doc.text) > max_chars:
+        return IngestError(
+            item.source,
+            f"too long for one article: {len(doc.text) / 1e6:.1f} million characters of text "
+            f"(limit {max_chars / 1e6:g} million); split it into articles",
+        )
+    return doc
 
 
 def _extract_one(item: Document | IngestError, skip: bool = False) -> Extraction | IngestError:
@@ -72,9 +75,12 @@ def _worker_init() -> None:
 
 
 def _extract_batch(tasks: list[tuple]) -> list[Extraction | IngestError]:
-    """``_extract_one`` for a list of ``(item, skip)``, extracting the documents together."""
+    """Clean, then ``_extract_one``, for a list of ``(item as read, skip)``, extracting the
+    documents together. Cleaning happens here, in the worker: HTML boilerplate removal
+    costs as much as extraction, and the parent process is busy storing."""
     from allegiance.extract import extract_documents
 
+    tasks = [(clean_item(item), skip) for item, skip in tasks]
     todo = [item for item, skip in tasks if not isinstance(item, IngestError) and not skip]
     try:
         done = iter(extract_documents(todo)) if todo else iter(())
@@ -102,7 +108,10 @@ def extract_paths(
     processes; ``skip(document)`` marks documents that need no extraction."""
     from allegiance.extract import EXTRACTOR_VERSION  # noqa: F401  (fail early if the model is missing)
 
-    tasks = ((item, bool(skip and not isinstance(item, IngestError) and skip(item))) for item in read_documents(paths))
+    from allegiance.ingest import iter_documents
+
+    # the content hash is known as soon as a file is read: skipping needs no cleaning
+    tasks = ((item, bool(skip and not isinstance(item, IngestError) and skip(item))) for item in iter_documents(paths))
     head = []
     if workers > 1:
         # a handful of documents is done before worker processes would have loaded the model

@@ -60,31 +60,15 @@ def process_bytes(name: str, data: bytes, source: str | None = None) -> Extracti
         return IngestError(source, str(exc))
     except Exception as exc:
         return IngestError(source, f"could not read: {type(exc).__name__}: {exc}")
-    item = _clean(doc)
+    from allegiance.pipeline import clean_item
+
+    item = clean_item(doc)
     if isinstance(item, IngestError):
         return item
     try:
         return extract_document(item)
     except Exception as exc:
         return IngestError(item.source, f"extraction failed: {type(exc).__name__}: {exc}")
-
-
-def _clean(doc):
-    """``allegiance.pipeline.read_documents``'s clean step for one Document."""
-    from allegiance.clean import clean_document
-    from allegiance.pipeline import MAX_ARTICLE_CHARS
-
-    try:
-        doc = clean_document(doc)
-    except Exception as exc:
-        return IngestError(doc.source, f"could not clean: {exc}")
-    if len(doc.text) > MAX_ARTICLE_CHARS:
-        return IngestError(
-            doc.source,
-            f"too long for one article: {len(doc.text) / 1e6:.1f} million characters of text "
-            f"(limit {MAX_ARTICLE_CHARS / 1e6:g} million); split it into articles",
-        )
-    return doc
 
 
 def _init_worker() -> None:
