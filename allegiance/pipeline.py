@@ -128,9 +128,32 @@ def extract_paths(
     tasks = itertools.chain(head, tasks)
     # spawn, not fork: the parent may hold an open DuckDB connection and threads
     ctx = mp.get_context("spawn")
+    # Pool.imap reads its input as fast as it can and keeps every finished result until
+    # it is taken: without a bound, a large ingest whose store is slower than extraction
+    # would hold the whole corpus in memory. At most a few batches per worker are out.
+    import threading
+
+    in_flight = threading.BoundedSemaphore(max(2, 3 * workers))
+    stop = threading.Event()
+
+    def bounded(chunks: Iterator[list[tuple]]) -> Iterator[list[tuple]]:
+        # runs in the pool's feeder thread; it must not wait forever once we stop, or
+        # the pool's shutdown would wait for it
+        for chunk in chunks:
+            while not in_flight.acquire(timeout=0.2):
+                if stop.is_set():
+                    return
+            if stop.is_set():
+                return
+            yield chunk
+
     with ctx.Pool(workers, initializer=_worker_init) as pool:
-        for results in pool.imap(_extract_batch, _batches(tasks, batch)):
-            yield from results
+        try:
+            for results in pool.imap(_extract_batch, bounded(_batches(tasks, batch))):
+                in_flight.release()
+                yield from results
+        finally:
+            stop.set()
 
 
 def default_workers() -> int:

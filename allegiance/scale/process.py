@@ -41,6 +41,35 @@ def extract_one(path: str) -> list[Extraction | IngestError]:
     return list(extract_paths([path]))
 
 
+def extract_units(units: Iterable[tuple[int, "str | IngestError"]], batch: int | None = None
+                  ) -> Iterator[tuple[int, list[Extraction | IngestError]]]:
+    """``(ordinal, all extractions of that input)`` for each ``(ordinal, input)``, in order,
+    extracting the documents of consecutive inputs together (``allegiance.pipeline``'s
+    batches: one spaCy batch for many small files)."""
+    from allegiance.ingest import iter_documents
+    from allegiance.pipeline import EXTRACT_BATCH, _extract_batch
+
+    batch = batch or EXTRACT_BATCH
+    pending: list[tuple[int, list]] = []
+    size = 0
+
+    def flush() -> list[tuple[int, list]]:
+        results = iter(_extract_batch([(item, False) for _, items in pending for item in items]))
+        done = [(ordinal, [next(results) for _ in items]) for ordinal, items in pending]
+        pending.clear()
+        return done
+
+    for ordinal, unit in units:
+        items = [unit] if isinstance(unit, IngestError) else list(iter_documents([unit]))
+        pending.append((ordinal, items))
+        size += len(items)
+        if size >= batch:
+            yield from flush()
+            size = 0
+    if pending:
+        yield from flush()
+
+
 def process_bytes(name: str, data: bytes, source: str | None = None) -> Extraction | IngestError:
     """Read, clean and extract one file's bytes exactly as ``allegiance ingest`` does for
     a file called ``name`` (``source``: its full path; default ``name``)."""

@@ -2,7 +2,7 @@
 
 :func:`run_spark_ingest` lists the inputs on the driver, extracts every document inside
 ``mapPartitions`` with the same pipeline as ``allegiance ingest``
-(:func:`allegiance.scale.process.extract_one`: read, clean, extract; the spaCy model is
+(:func:`allegiance.scale.process.extract_units`: read, clean, extract; the spaCy model is
 loaded once per Python worker and reused across partitions), and writes the
 extractions as Parquet (layout: :mod:`allegiance.scale.parquet`). Storing is a separate,
 single-writer step: ``allegiance load PARQUET_DIR`` (:func:`load_parquet`), which runs
@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from allegiance.records import IngestError
 from allegiance.scale.parquet import TABLES, extraction_rows, load_parquet  # noqa: F401  (re-export)
 from allegiance.scale.process import expand_inputs
 
@@ -50,11 +49,10 @@ def _schema(table: str):
 def _extract_partition(units):
     """mapPartitions body: (ordinal, path | IngestError) -> per-table rows of each item."""
     from allegiance.extract.nlp import load_nlp
-    from allegiance.scale.process import extract_one
+    from allegiance.scale.process import extract_units
 
     load_nlp()  # cached per worker process: loaded once, reused by every partition it runs
-    for ordinal, unit in units:
-        items = [unit] if isinstance(unit, IngestError) else extract_one(unit)
+    for ordinal, items in extract_units(units):
         for seq, item in enumerate(items):
             yield extraction_rows(ordinal, seq, item)
 
