@@ -24,7 +24,8 @@ def _stopwords() -> dict[str, frozenset[str]]:
     return {lang: frozenset(words) for lang, words in raw.items() if not lang.startswith("_")}
 
 
-_NON_LATIN = re.compile("[^\x00-\u024f]")
+# outside Latin letters and the punctuation, currency and letter-like blocks news uses
+_NON_LATIN = re.compile("[^\x00-\u024f\u2000-\u206f\u20a0-\u20cf\u2100-\u214f]")
 
 
 def _script_guess(sample: str) -> str | None:
