@@ -1,8 +1,18 @@
 """The DuckDB store: documents, actors, aliases, mentions and facts.
 
 Every statement is parameterised: article text is hostile input and never becomes SQL.
-``add_extraction`` writes one document in one transaction: on any failure nothing of
-that document is left behind."""
+``add_extractions`` writes a batch of documents in one transaction (``add_extraction``: a
+batch of one): on any failure nothing of that batch is left behind, and the documents are
+then stored one at a time so that one bad document does not cost the others.
+
+A batch gives exactly the store that adding its documents one by one gives: document k
+resolves its actors against documents 1..k-1 of the batch as if they had been committed.
+Identity decisions read an in-memory copy of what they need (actors, alias keys, the
+names documents give actors, redirects) instead of querying per entity, and the batch's
+rows are written with a handful of statements at its end. The rare documents whose
+resolution rewrites earlier rows (a gazetteer actor absorbing earlier actors, an id
+clash, replacing a document stored earlier in the same batch) go through the
+per-document path (``_add_one``) after the rows before them are written."""
 from __future__ import annotations
 
 import hashlib
@@ -12,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +63,14 @@ class StoreLockedError(StoreError):
 
 @dataclass
 class AddResult:
-    status: str                 # 'added' | 'unchanged' | 'replaced'
+    status: str                 # 'added' | 'unchanged' | 'replaced' | 'failed' (add_extractions only)
     actors_added: int = 0
     facts_added: int = 0
     mentions_added: int = 0
     document_id: str = ""
     facts_skipped: int = 0      # facts whose ends were unknown or resolved to one actor
     actors_merged: int = 0      # earlier non-gazetteer actors absorbed into a gazetteer actor
+    error: Exception | None = None  # why a 'failed' document could not be stored
 
 
 def document_id_for(content_hash: str) -> str:
@@ -124,6 +136,103 @@ class _ResolveContext:
                 self.redirects[k] = new
 
 
+# Alias keys are computed many times per document (entity names, surfaces, candidates'
+# names): the regex work is worth memoising.
+_match_key = lru_cache(maxsize=1 << 16)(match_key)
+
+
+def _entity_norms(ent: Entity) -> set[str]:
+    """``entity_norms`` with the memoised key."""
+    return {k for k in (_match_key(n) for n in entity_names(ent)) if k}
+
+
+def _resolvable(ex: Extraction) -> list[Entity]:
+    """The entities that become actors, gazetteer entities first (they may absorb
+    spellings seen earlier)."""
+    return sorted(
+        (e for e in ex.entities
+         if e.type in ("ORG", "PERSON", "PLACE") and e.name and e.name.strip()),
+        key=lambda e: e.gazetteer_id is None,
+    )
+
+
+class _Actor:
+    """An actors row as identity decisions see it."""
+
+    __slots__ = ("key", "name", "name_norm", "type", "kind", "gazetteer_id", "created_at")
+
+    def __init__(self, key, name, type, kind, gazetteer_id, created_at):
+        self.key, self.type, self.kind = key, type, kind
+        self.gazetteer_id, self.created_at = gazetteer_id, created_at
+        self.rename(name)
+
+    def rename(self, name: str) -> None:
+        self.name, self.name_norm = name, _match_key(name)
+
+
+_MISSING = object()
+
+
+class _Hard(Exception):
+    """This document needs the per-document path (see the module docstring)."""
+
+
+class _IdentityCache:
+    """What identity decisions read, kept for the session: actors by id (None: known
+    absent), per alias key the document_aliases rows per actor, per actor the
+    document_actors rows per name, and every redirect. A key or an actor is either
+    absent or complete, so a miss is never mistaken for "no such row". Entries are
+    filled in bulk before a batch and kept current by the batch itself; any failure
+    clears everything, and so do rows added or removed behind the store's back (see
+    ``Store._check_cache``)."""
+
+    LIMIT = 500_000  # entries before the cache starts over (memory, on very large stores)
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.actors: dict[str, _Actor | None] = {}
+        self.norms: dict[str, Counter[str]] = {}
+        self.doc_names: dict[str, Counter[str | None]] = {}
+        self.redirects: dict[str, str] | None = None
+        self.fingerprint: tuple | None = None
+
+    def size(self) -> int:
+        return len(self.actors) + len(self.norms)
+
+
+def _uncount(counts: dict[str, Counter], outer: str, inner: Any) -> None:
+    counter = counts[outer]
+    counter[inner] -= 1
+    if counter[inner] <= 0:
+        if counter[inner] < 0:
+            raise _Hard  # the cache disagrees with the table: let the database decide
+        del counter[inner]
+
+
+class _Segment:
+    """Documents stored from the cache since the database was last written: their rows,
+    and what changed in the actors table."""
+
+    ROW_TABLES = ("document_aliases", "document_actors", "mentions", "facts")
+
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple[str, str]] = {}   # content hash -> (document id, extractor version)
+        # replaced document id -> its stored document_actors (actor, name) and
+        # document_aliases (actor, norm) rows and every actor it refers to
+        self.old: dict[str, tuple[list[tuple[str, str]], list[tuple[str, str]], set[str]]] = {}
+        self.written: set[str] = set()               # document ids stored in this segment
+        self.new_docs: list[list[Any]] = []
+        self.doc_updates: list[list[Any]] = []
+        self.rows: dict[str, list[list[Any]]] = {t: [] for t in self.ROW_TABLES}
+        self.in_db: dict[str, bool] = {}             # changed actor -> had a row when the segment began
+        self.created: set[str] = set()               # actors (re)created in this segment
+        self.dropped: set[str] = set()               # orphans removed in this segment
+        self.touched: set[str] = set()               # actors whose aliases must be re-derived
+        self.ent_info: dict[int, tuple[str, str, set[str]]] = {}  # id(entity) -> key, actor id, alias keys
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -141,6 +250,8 @@ class Store:
     def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False):
         self.path = Path(path)
         self.read_only = read_only
+        self._cache = _IdentityCache()
+        self._types: dict[str, dict[str, str]] = {}
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: run `allegiance ingest` first")
         try:
@@ -202,37 +313,404 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
     def add_extraction(self, ex: Extraction) -> AddResult:
-        """Store one document's extraction in one transaction."""
+        """Store one document's extraction in one transaction; a failure raises and
+        leaves nothing of it behind."""
+        return self._store_batch([ex])[0]
+
+    def add_extractions(self, extractions: Iterable[Extraction]) -> list[AddResult]:
+        """Store documents in one transaction, giving exactly the store that
+        ``add_extraction`` on each in order gives; one result per document, in order.
+
+        A document that cannot be stored does not raise: the batch is rolled back and
+        its documents are stored one at a time, and those that still fail come back as
+        status 'failed' with the error. (A read-only store raises.)"""
+        exs = list(extractions)
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
+        if not exs:
+            return []
+        try:
+            return self._store_batch(exs)
+        except Exception as exc:
+            if len(exs) == 1:
+                return [self._failed(exs[0], exc)]
+        results = []
+        for ex in exs:
+            try:
+                results.append(self._store_batch([ex])[0])
+            except Exception as exc:
+                results.append(self._failed(ex, exc))
+        return results
+
+    @staticmethod
+    def _failed(ex: Extraction, exc: Exception) -> AddResult:
+        h = ex.document.content_hash
+        return AddResult("failed", document_id=document_id_for(h) if h else "", error=exc)
+
+    # documents whose rows are held in memory at once (a long batch is written in parts)
+    _SEGMENT_DOCS = 256
+
+    def _store_batch(self, exs: list[Extraction]) -> list[AddResult]:
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        for ex in exs:
+            if not ex.document.content_hash:
+                raise StoreError(f"{ex.document.doc_id}: document has no content_hash")
+        results: list[AddResult] = []
+        try:
+            with self._transaction():
+                self._check_cache()
+                i = 0
+                while i < len(exs):
+                    end = min(len(exs), i + self._SEGMENT_DOCS)
+                    seg = self._begin_segment(exs[i:end])
+                    while i < end:
+                        try:
+                            result = self._add_cached(exs[i], seg)
+                        except _Hard:
+                            break
+                        results.append(result)
+                        i += 1
+                    self._write_segment(seg)
+                    if i < end:
+                        # the per-document path writes what the cache does not follow
+                        self._cache.clear()
+                        results.append(self._add_one(exs[i]))
+                        i += 1
+                # counted before COMMIT: a failure after it must not undo a stored batch
+                self._cache.fingerprint = self._fingerprint()
+        except BaseException:
+            self._cache.clear()
+            raise
+        return results
+
+    def _add_one(self, ex: Extraction) -> AddResult:
+        """The per-document path: resolves against the database itself (inside the
+        caller's transaction)."""
         doc = ex.document
-        if not doc.content_hash:
-            raise StoreError(f"{doc.doc_id}: document has no content_hash")
-        with self._transaction():
-            row = self.con.execute(
-                "SELECT id, extractor_version FROM documents WHERE content_hash = ?",
-                [doc.content_hash],
-            ).fetchone()
-            if row is not None and (row[1] or "") == (ex.extractor_version or ""):
-                return AddResult("unchanged", document_id=row[0])
-            touched: set[str] = set()
-            if row is not None:
-                document_id = row[0]
-                touched |= self._delete_document_children(document_id)
-                self._update_document(document_id, ex)
-                status = "replaced"
+        row = self.con.execute(
+            "SELECT id, extractor_version FROM documents WHERE content_hash = ?",
+            [doc.content_hash],
+        ).fetchone()
+        if row is not None and (row[1] or "") == (ex.extractor_version or ""):
+            return AddResult("unchanged", document_id=row[0])
+        touched: set[str] = set()
+        if row is not None:
+            document_id = row[0]
+            touched |= self._delete_document_children(document_id)
+            self._update_document(document_id, ex)
+            status = "replaced"
+        else:
+            document_id = document_id_for(doc.content_hash)
+            self._insert_document(document_id, ex)
+            status = "added"
+        result = AddResult(status, document_id=document_id)
+        local = self._resolve_entities(document_id, ex, result, touched)
+        self._insert_mentions(document_id, ex, local, result)
+        self._insert_facts(document_id, ex, local, result)
+        self._refresh_aliases(touched | set(local.values()))
+        self._refresh_names(touched | set(local.values()))
+        self._drop_orphans(touched - set(local.values()))
+        return result
+
+    def current_hashes(self, extractor_version: str) -> set[str]:
+        """Content hashes of the documents stored by this extractor version (one query:
+        an ingest skips extracting these)."""
+        return {
+            r[0]
+            for r in self.con.execute(
+                "SELECT content_hash FROM documents WHERE coalesce(extractor_version, '') = ?",
+                [extractor_version or ""],
+            ).fetchall()
+        }
+
+    # -- batches: identity decisions on the cache -----------------------------------
+    def _fingerprint(self) -> tuple:
+        return self.con.execute(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM actors), "
+            "(SELECT count(*) FROM document_actors), (SELECT count(*) FROM document_aliases), "
+            "(SELECT count(*) FROM actor_redirects)"
+        ).fetchone()
+
+    def _check_cache(self) -> None:
+        """Start the cache over when it has grown too big, or when the identity tables
+        changed since this store's last batch (another writer on the connection, such as
+        ``allegiance import``: every writer adds or removes rows there)."""
+        cache = self._cache
+        if cache.fingerprint is None or cache.size() > cache.LIMIT or self._fingerprint() != cache.fingerprint:
+            cache.clear()
+
+    def _entity_info(self, ent: Entity, seg: _Segment) -> tuple[str, str, set[str]]:
+        """(identity key, actor id for the key, alias keys) of an entity."""
+        info = seg.ent_info.get(id(ent))
+        if info is None:
+            key = actor_key(ent)
+            info = seg.ent_info[id(ent)] = (key, actor_id_for_key(key), _entity_norms(ent))
+        return info
+
+    def _begin_segment(self, exs: list[Extraction]) -> _Segment:
+        """Fill the cache for everything these documents' resolution can read, with a few
+        bulk queries, and read which of them are stored already."""
+        con, cache, seg = self.con, self._cache, _Segment()
+        in_list = "IN (SELECT unnest(?::VARCHAR[]))"
+        hashes = sorted({ex.document.content_hash for ex in exs})
+        for h, did, version in con.execute(
+            f"SELECT content_hash, id, extractor_version FROM documents WHERE content_hash {in_list}", [hashes]
+        ).fetchall():
+            seg.docs[h] = (did, version or "")
+        replaced = sorted({
+            seg.docs[ex.document.content_hash][0]
+            for ex in exs
+            if ex.document.content_hash in seg.docs
+            and seg.docs[ex.document.content_hash][1] != (ex.extractor_version or "")
+        })
+        if replaced:
+            seg.old = {did: ([], [], set()) for did in replaced}
+            for did, aid, name in con.execute(
+                f"SELECT document_id, actor_id, name FROM document_actors WHERE document_id {in_list}", [replaced]
+            ).fetchall():
+                seg.old[did][0].append((aid, name))
+                seg.old[did][2].add(aid)
+            for did, aid, norm in con.execute(
+                f"SELECT document_id, actor_id, norm FROM document_aliases WHERE document_id {in_list}", [replaced]
+            ).fetchall():
+                seg.old[did][1].append((aid, norm))
+            for did, subj, obj in con.execute(
+                f"SELECT document_id, subject_id, object_id FROM facts WHERE document_id {in_list}", [replaced]
+            ).fetchall():
+                seg.old[did][2].update((subj, obj))
+        if cache.redirects is None:
+            cache.redirects = dict(con.execute("SELECT old_id, new_id FROM actor_redirects").fetchall())
+        norms: set[str] = set()
+        ids: set[str] = set()
+        for ex in exs:
+            for ent in _resolvable(ex):
+                _, aid, ent_norms = self._entity_info(ent, seg)
+                norms |= ent_norms
+                ids.add(aid)
+                if aid in cache.redirects:
+                    ids.add(cache.redirects[aid])
+        missing = sorted(norms - cache.norms.keys())
+        if missing:
+            for norm in missing:
+                cache.norms[norm] = Counter()
+            for norm, aid, n in con.execute(
+                f"SELECT norm, actor_id, count(*) FROM document_aliases WHERE norm {in_list} GROUP BY norm, actor_id",
+                [missing],
+            ).fetchall():
+                cache.norms[norm][aid] = int(n)
+        for norm in norms:
+            ids.update(cache.norms[norm])
+        for _, _, actors in seg.old.values():
+            ids |= actors
+        missing = sorted(ids - cache.actors.keys())
+        if missing:
+            for aid in missing:
+                cache.actors[aid] = None
+                cache.doc_names[aid] = Counter()
+            for aid, key, kind, etype, gz, name, created in con.execute(
+                f"SELECT id, key, kind, type, gazetteer_id, name, created_at FROM actors WHERE id {in_list}", [missing]
+            ).fetchall():
+                cache.actors[aid] = _Actor(key, name, etype, kind, gz, created)
+            for aid, name, n in con.execute(
+                f"SELECT actor_id, name, count(*) FROM document_actors WHERE actor_id {in_list} GROUP BY actor_id, name",
+                [missing],
+            ).fetchall():
+                cache.doc_names[aid][name] = int(n)
+        return seg
+
+    def _add_cached(self, ex: Extraction, seg: _Segment) -> AddResult:
+        """``_add_one`` on the cache: the same decisions in the same order, the rows kept
+        for ``_write_segment``. Raises _Hard, having changed nothing but the cache's
+        counts (cleared then), for a document that needs the per-document path."""
+        cache = self._cache
+        doc = ex.document
+        version = ex.extractor_version or ""
+        known = seg.docs.get(doc.content_hash)
+        if known is not None and known[1] == version:
+            return AddResult("unchanged", document_id=known[0])
+        touched: set[str] = set()
+        if known is not None:
+            document_id, status = known[0], "replaced"
+            if document_id in seg.written or document_id not in seg.old:
+                raise _Hard  # its stored rows are this segment's own
+            old_names, old_norms, old_actors = seg.old[document_id]
+            touched = set(old_actors)
+            for aid, name in old_names:
+                _uncount(cache.doc_names, aid, name)
+            for aid, norm in old_norms:
+                if norm in cache.norms:
+                    _uncount(cache.norms, norm, aid)
+        else:
+            document_id, status = document_id_for(doc.content_hash), "added"
+        result = AddResult(status, document_id=document_id)
+
+        mention_counts, surface_counts, surfaces = self._surface_counts(ex)
+        created: dict[str, _Actor] = {}
+        kinds: dict[str, str] = {}         # kinds set during this document, as it sees them
+        kind_updates: dict[str, str] = {}  # ... and those that reach the table
+        # The per-document path inserts new actors lazily (before an alias join), and its
+        # kind UPDATE on an actor not inserted yet changes no row: mirrored, not fixed here.
+        unwritten: set[str] = set()
+        local: dict[str, str] = {}
+        doc_actor_rows: list[list[Any]] = []
+        alias_rows: list[list[Any]] = []
+        for ent in _resolvable(ex):
+            key, actor_id, norms = self._entity_info(ent, seg)
+            exists = False
+            if actor_id in cache.redirects:
+                actor_id, exists = cache.redirects[actor_id], True
             else:
-                document_id = document_id_for(doc.content_hash)
-                self._insert_document(document_id, ex)
-                status = "added"
-            result = AddResult(status, document_id=document_id)
-            local = self._resolve_entities(document_id, ex, result, touched)
-            self._insert_mentions(document_id, ex, local, result)
-            self._insert_facts(document_id, ex, local, result)
-            self._refresh_aliases(touched | set(local.values()))
-            self._refresh_names(touched | set(local.values()))
-            self._drop_orphans(touched - set(local.values()))
-            return result
+                rec = created.get(actor_id) or cache.actors.get(actor_id, _MISSING)
+                if rec is _MISSING or (rec is not None and rec.key != key):
+                    raise _Hard  # not prefetched, or an id another key owns
+                if rec is not None:
+                    exists = True
+                    if kinds.get(actor_id, rec.kind) is None and ent.kind:
+                        kinds[actor_id] = ent.kind
+                        if actor_id not in unwritten:
+                            kind_updates[actor_id] = ent.kind
+            if not exists:
+                joined = None
+                if not ent.gazetteer_id:
+                    unwritten.clear()
+                    joined = self._join_cached(ent, norms)
+                if joined is not None:
+                    actor_id = joined
+                else:
+                    created[actor_id] = _Actor(key, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now())
+                    unwritten.add(actor_id)
+                    result.actors_added += 1
+            if ent.gazetteer_id and self._absorbs(ent, actor_id, norms):
+                raise _Hard
+            local[ent.id] = actor_id
+            da_row, al_rows = self._entity_rows(document_id, ent, actor_id, mention_counts, surface_counts, surfaces)
+            doc_actor_rows.append(da_row)
+            alias_rows += al_rows
+        affected = touched | set(local.values())
+        if any(aid not in created and aid not in cache.doc_names for aid in affected):
+            raise _Hard
+        mention_rows = self._mention_rows(document_id, ex, local)
+        result.mentions_added = len(mention_rows)
+        fact_rows = self._fact_rows(document_id, ex, local, result)
+
+        # from here on the document is stored: the cache and the segment follow it
+        for aid, rec in created.items():
+            self._changing(seg, aid)
+            cache.actors[aid] = rec
+            cache.doc_names.setdefault(aid, Counter())
+            seg.created.add(aid)
+        for aid, kind in kind_updates.items():
+            self._changing(seg, aid)
+            cache.actors[aid].kind = kind
+        doc_values = self._document_values(ex)
+        if status == "added":
+            seg.new_docs.append([document_id, doc.content_hash, *doc_values])
+        else:
+            seg.doc_updates.append([document_id, *doc_values])
+        seg.written.add(document_id)
+        seg.docs[doc.content_hash] = (document_id, version)
+        seg.rows["document_aliases"] += alias_rows
+        seg.rows["document_actors"] += doc_actor_rows
+        seg.rows["mentions"] += mention_rows
+        seg.rows["facts"] += fact_rows
+        for _, aid, _, norm, _ in alias_rows:
+            counter = cache.norms.get(norm)
+            if counter is not None:  # keys not loaded are read from the table when needed
+                counter[aid] += 1
+        for _, _, aid, name, _, _ in doc_actor_rows:
+            cache.doc_names[aid][name] += 1
+        seg.touched |= affected
+        for aid in sorted(affected):  # as _refresh_names
+            rec = cache.actors.get(aid)
+            if rec is None or rec.gazetteer_id is not None:
+                continue
+            named = [(-n, name) for name, n in cache.doc_names[aid].items() if name is not None]
+            if named:
+                best = min(named)[1]
+                if best != rec.name:
+                    self._changing(seg, aid)
+                    rec.rename(best)
+        for aid in sorted(touched - set(local.values())):  # as _drop_orphans
+            if not cache.doc_names[aid]:
+                self._changing(seg, aid)
+                cache.actors[aid] = None
+                seg.dropped.add(aid)
+        return result
+
+    def _changing(self, seg: _Segment, actor_id: str) -> None:
+        """Note, before an actor's first change in the segment, whether it has a row."""
+        if actor_id not in seg.in_db:
+            seg.in_db[actor_id] = self._cache.actors.get(actor_id) is not None
+
+    def _join_cached(self, ent: Entity, norms: set[str]) -> str | None:
+        """``_join_by_alias`` on the cache."""
+        cache = self._cache
+        hits: Counter[str] = Counter()
+        for norm in norms:
+            counter = cache.norms.get(norm)
+            if counter is None:
+                raise _Hard
+            for aid in counter:
+                rec = cache.actors.get(aid, _MISSING)
+                if rec is _MISSING:
+                    raise _Hard
+                if rec is not None and rec.type == ent.type:
+                    hits[aid] += 1
+        cands = []
+        for aid, n in hits.items():
+            rec = cache.actors[aid]
+            cands.append(Candidate(aid, rec.gazetteer_id, rec.name_norm, n))
+        return choose_actor(ent, cands)
+
+    def _absorbs(self, ent: Entity, actor_id: str, norms: set[str]) -> bool:
+        """Whether a gazetteer entity would absorb earlier actors (``_ResolveContext``)."""
+        cache = self._cache
+        for norm in norms:
+            counter = cache.norms.get(norm)
+            if counter is None:
+                return True
+            for aid in counter:
+                rec = cache.actors.get(aid, _MISSING)
+                if rec is _MISSING:
+                    return True
+                if aid != actor_id and rec is not None and rec.gazetteer_id is None and rec.type == ent.type:
+                    return True
+        return False
+
+    def _write_segment(self, seg: _Segment) -> None:
+        """Write a segment's rows and actor changes with a few statements, leaving the
+        tables as the per-document path would have."""
+        con, cache = self.con, self._cache
+        in_list = "IN (SELECT unnest(?::VARCHAR[]))"
+        if seg.doc_updates:
+            replaced = [row[0] for row in seg.doc_updates]
+            for table in ("mentions", "facts", "document_actors", "document_aliases"):
+                con.execute(f"DELETE FROM {table} WHERE document_id {in_list}", [replaced])
+            self._bulk_update("documents", "id", self._DOC_COLUMNS, seg.doc_updates)
+        if seg.dropped:
+            dropped = sorted(seg.dropped)
+            for table in ("aliases", "mentions"):
+                con.execute(f"DELETE FROM {table} WHERE actor_id {in_list}", [dropped])
+        gone, new, changed = [], [], []
+        for aid, had_row in sorted(seg.in_db.items()):
+            rec = cache.actors.get(aid)
+            if had_row and (rec is None or aid in seg.created):
+                gone.append(aid)
+            if rec is None:
+                continue
+            if aid in seg.created:
+                new.append([aid, rec.name, rec.type, rec.kind, rec.gazetteer_id, rec.created_at, rec.key])
+            elif had_row:
+                changed.append([aid, rec.name, rec.kind])
+        if gone:
+            con.execute(f"DELETE FROM actors WHERE id {in_list}", [gone])
+        self._bulk_insert("actors", self._ACTOR_COLUMNS, new)
+        self._bulk_update("actors", "id", ("name", "kind"), changed)
+        self._bulk_insert("documents", ("id", "content_hash") + self._DOC_COLUMNS, seg.new_docs)
+        for table, rows in seg.rows.items():
+            self._bulk_insert(table, self._ROW_COLUMNS[table], rows)
+        self._refresh_aliases(seg.touched)
 
     def is_current(self, content_hash: str, extractor_version: str) -> bool:
         """True when this exact document was already extracted by this version:
@@ -294,19 +772,8 @@ class Store:
         self, document_id: str, ex: Extraction, result: AddResult, touched: set[str]
     ) -> dict[str, str]:
         """Map every local entity id to an actor id (creating actors as needed)."""
-        mention_counts: Counter[str] = Counter(m.entity for m in ex.mentions if m.entity)
-        surface_counts: Counter[tuple[str, str]] = Counter(
-            (m.entity, m.text) for m in ex.mentions if m.entity
-        )
-        surfaces: dict[str, list[str]] = {}
-        for eid, text in surface_counts:
-            surfaces.setdefault(eid, []).append(text)
-        # gazetteer entities first: they may absorb spellings seen earlier
-        ents = sorted(
-            (e for e in ex.entities
-             if e.type in ("ORG", "PERSON", "PLACE") and e.name and e.name.strip()),
-            key=lambda e: e.gazetteer_id is None,
-        )
+        mention_counts, surface_counts, surfaces = self._surface_counts(ex)
+        ents = _resolvable(ex)
         ctx = _ResolveContext.load(self.con, ents)
         local: dict[str, str] = {}
         doc_actor_rows = []
@@ -315,27 +782,43 @@ class Store:
         for ent in ents:
             actor_id = self._actor_for(ent, ctx, result, touched)
             local[ent.id] = actor_id
-            names = entity_names(ent)
-            names += [t for t in surfaces.get(ent.id, []) if t not in names and t.strip()]
-            doc_actor_rows.append(
-                [document_id, ent.id, actor_id, ent.name, ent.type,
-                 max(ent.mention_count, mention_counts.get(ent.id, 0), 1)]
-            )
-            alias_rows += [
-                [document_id, actor_id, n, norm, max(surface_counts.get((ent.id, n), 0), 1)]
-                for n in names
-                if (norm := match_key(n))
-            ]
+            da_row, al_rows = self._entity_rows(document_id, ent, actor_id, mention_counts, surface_counts, surfaces)
+            doc_actor_rows.append(da_row)
+            alias_rows += al_rows
         # One statement for the whole document: entities of one document were kept apart by
         # clustering, so they never join each other by alias; only other documents' aliases count.
         self._flush_actors()
-        self._bulk_insert("document_aliases", ("document_id", "actor_id", "alias", "norm", "count"), alias_rows)
-        self._bulk_insert(
-            "document_actors",
-            ("document_id", "local_id", "actor_id", "name", "type", "mention_count"),
-            doc_actor_rows,
-        )
+        self._bulk_insert("document_aliases", self._ROW_COLUMNS["document_aliases"], alias_rows)
+        self._bulk_insert("document_actors", self._ROW_COLUMNS["document_actors"], doc_actor_rows)
         return local
+
+    @staticmethod
+    def _surface_counts(ex: Extraction) -> tuple[Counter, Counter, dict[str, list[str]]]:
+        mention_counts: Counter[str] = Counter(m.entity for m in ex.mentions if m.entity)
+        surface_counts: Counter[tuple[str, str]] = Counter(
+            (m.entity, m.text) for m in ex.mentions if m.entity
+        )
+        surfaces: dict[str, list[str]] = {}
+        for eid, text in surface_counts:
+            surfaces.setdefault(eid, []).append(text)
+        return mention_counts, surface_counts, surfaces
+
+    @staticmethod
+    def _entity_rows(
+        document_id: str, ent: Entity, actor_id: str, mention_counts: Counter, surface_counts: Counter,
+        surfaces: dict[str, list[str]],
+    ) -> tuple[list[Any], list[list[Any]]]:
+        """An entity's document_actors row and document_aliases rows."""
+        names = entity_names(ent)
+        names += [t for t in surfaces.get(ent.id, []) if t not in names and t.strip()]
+        da_row = [document_id, ent.id, actor_id, ent.name, ent.type,
+                  max(ent.mention_count, mention_counts.get(ent.id, 0), 1)]
+        alias_rows = [
+            [document_id, actor_id, n, norm, max(surface_counts.get((ent.id, n), 0), 1)]
+            for n in names
+            if (norm := _match_key(n))
+        ]
+        return da_row, alias_rows
 
     def _actor_for(self, ent: Entity, ctx: "_ResolveContext", result: AddResult, touched: set[str]) -> str:
         key = actor_key(ent)
@@ -380,7 +863,7 @@ class Store:
     def _flush_actors(self) -> None:
         pending = getattr(self, "_pending_actors", None)
         if pending:
-            self._bulk_insert("actors", ("id", "name", "type", "kind", "gazetteer_id", "created_at", "key"), pending)
+            self._bulk_insert("actors", self._ACTOR_COLUMNS, pending)
             self._pending_actors = []
 
     def _join_by_alias(self, ent: Entity) -> str | None:
@@ -398,16 +881,53 @@ class Store:
         cands = [Candidate(r[0], r[1], match_key(r[2]), int(r[3])) for r in rows]
         return choose_actor(ent, cands)
 
-    def _bulk_insert(self, table: str, columns: tuple[str, ...], rows: list[list[Any]], chunk: int = 200) -> None:
-        """Multi-row parameterised INSERT (DuckDB's executemany is slow row by row)."""
+    _ACTOR_COLUMNS = ("id", "name", "type", "kind", "gazetteer_id", "created_at", "key")
+    _ROW_COLUMNS = {
+        "document_aliases": ("document_id", "actor_id", "alias", "norm", "count"),
+        "document_actors": ("document_id", "local_id", "actor_id", "name", "type", "mention_count"),
+        "mentions": ("document_id", "actor_id", "text", "start", "end"),
+        "facts": (
+            "id", "document_id", "subject_id", "relation", "object_id", "evidence", "start", "end",
+            "date", "date_source", "confidence", "hedged", "attributed_to", "attributes", "rule",
+            "extractor_version",
+        ),
+    }
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        if not self._types:  # one query for every table (information_schema is slow-ish)
+            for name, column, dtype in self.con.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = current_database() AND table_schema = 'main'"
+            ).fetchall():
+                self._types.setdefault(name, {})[column] = dtype
+        return self._types[table]
+
+    def _unnest(self, table: str, columns: Iterable[str]) -> str:
+        """A SELECT list zipping one list parameter per column into rows."""
+        types = self._column_types(table)
+        return ", ".join(f'unnest(?::{types[c]}[]) AS "{c}"' for c in columns)
+
+    def _bulk_insert(self, table: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+        """All rows in one statement with one list parameter per column: DuckDB's
+        executemany and multi-row VALUES cost per row and per parameter (~15x slower)."""
+        if not rows:
+            return
         cols = ", ".join(f'"{c}"' for c in columns)
-        one = "(" + ", ".join("?" for _ in columns) + ")"
-        for i in range(0, len(rows), chunk):
-            part = rows[i : i + chunk]
-            self.con.execute(
-                f"INSERT INTO {table} ({cols}) VALUES " + ", ".join(one for _ in part),
-                [v for r in part for v in r],
-            )
+        self.con.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {self._unnest(table, columns)}",
+            [list(col) for col in zip(*rows)],
+        )
+
+    def _bulk_update(self, table: str, key: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+        """UPDATE many rows by key in one statement; each row is [key, *columns]."""
+        if not rows:
+            return
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+        self.con.execute(
+            f'UPDATE {table} SET {sets} FROM (SELECT {self._unnest(table, (key, *columns))}) v '
+            f'WHERE {table}."{key}" = v."{key}"',
+            [list(col) for col in zip(*rows)],
+        )
 
     def _merge_actor(self, old: str, new: str) -> None:
         """Fold actor ``old`` into ``new``: every reference moves, the old id redirects."""
@@ -447,21 +967,25 @@ class Store:
 
     # -- mentions and facts ----------------------------------------------------------
     def _insert_mentions(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> None:
-        rows = [
+        rows = self._mention_rows(document_id, ex, local)
+        self._bulk_insert("mentions", self._ROW_COLUMNS["mentions"], rows)
+        result.mentions_added = len(rows)
+
+    @staticmethod
+    def _mention_rows(document_id: str, ex: Extraction, local: dict[str, str]) -> list[list[Any]]:
+        return [
             [document_id, local[m.entity], m.text, m.start, m.end]
             for m in ex.mentions
             if m.entity in local
         ]
-        self._bulk_insert("mentions", ("document_id", "actor_id", "text", "start", "end"), rows)
-        result.mentions_added = len(rows)
 
-    _FACT_COLUMNS = (
-        "id", "document_id", "subject_id", "relation", "object_id", "evidence", "start", "end",
-        "date", "date_source", "confidence", "hedged", "attributed_to", "attributes", "rule",
-        "extractor_version",
-    )
+    _FACT_COLUMNS = _ROW_COLUMNS["facts"]
 
     def _insert_facts(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> None:
+        self._bulk_insert("facts", self._FACT_COLUMNS, self._fact_rows(document_id, ex, local, result))
+
+    def _fact_rows(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> list[list[Any]]:
+        """Fact rows (sets facts_added / facts_skipped on ``result``)."""
         seen: set[str] = set()
         rows = []
         for fact in ex.facts:
@@ -474,8 +998,8 @@ class Store:
                 continue
             seen.add(fid)
             rows.append(self._fact_row(fid, document_id, subj, obj, fact, ex))
-        self._bulk_insert("facts", self._FACT_COLUMNS, rows)
         result.facts_added = len(rows)
+        return rows
 
     @staticmethod
     def _fact_row(fid: str, document_id: str, subj: str, obj: str, fact: Fact, ex: Extraction) -> list[Any]:
@@ -498,12 +1022,11 @@ class Store:
         ids = sorted(set(actor_ids))
         if not ids:
             return
-        placeholders = ", ".join("?" for _ in ids)
-        self.con.execute(f"DELETE FROM aliases WHERE actor_id IN ({placeholders})", ids)
+        self.con.execute("DELETE FROM aliases WHERE actor_id IN (SELECT unnest(?::VARCHAR[]))", [ids])
         self.con.execute(
-            f"INSERT INTO aliases SELECT actor_id, alias, any_value(norm), CAST(sum(count) AS INTEGER) "
-            f"FROM document_aliases WHERE actor_id IN ({placeholders}) GROUP BY actor_id, alias",
-            ids,
+            "INSERT INTO aliases SELECT actor_id, alias, any_value(norm), CAST(sum(count) AS INTEGER) "
+            "FROM document_aliases WHERE actor_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor_id, alias",
+            [ids],
         )
 
     def _refresh_names(self, actor_ids: Iterable[str]) -> None:
