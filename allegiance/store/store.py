@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -136,16 +135,6 @@ class _ResolveContext:
                 self.redirects[k] = new
 
 
-# Alias keys are computed many times per document (entity names, surfaces, candidates'
-# names): the regex work is worth memoising.
-_match_key = lru_cache(maxsize=1 << 16)(match_key)
-
-
-def _entity_norms(ent: Entity) -> set[str]:
-    """``entity_norms`` with the memoised key."""
-    return {k for k in (_match_key(n) for n in entity_names(ent)) if k}
-
-
 def _resolvable(ex: Extraction) -> list[Entity]:
     """The entities that become actors, gazetteer entities first (they may absorb
     spellings seen earlier)."""
@@ -167,7 +156,7 @@ class _Actor:
         self.rename(name)
 
     def rename(self, name: str) -> None:
-        self.name, self.name_norm = name, _match_key(name)
+        self.name, self.name_norm = name, match_key(name)
 
 
 _MISSING = object()
@@ -445,7 +434,7 @@ class Store:
         info = seg.ent_info.get(id(ent))
         if info is None:
             key = actor_key(ent)
-            info = seg.ent_info[id(ent)] = (key, actor_id_for_key(key), _entity_norms(ent))
+            info = seg.ent_info[id(ent)] = (key, actor_id_for_key(key), entity_norms(ent))
         return info
 
     def _begin_segment(self, exs: list[Extraction]) -> _Segment:
@@ -816,7 +805,7 @@ class Store:
         alias_rows = [
             [document_id, actor_id, n, norm, max(surface_counts.get((ent.id, n), 0), 1)]
             for n in names
-            if (norm := _match_key(n))
+            if (norm := match_key(n))
         ]
         return da_row, alias_rows
 
