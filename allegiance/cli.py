@@ -145,12 +145,22 @@ def extract(
 
 
 # -- ingest -------------------------------------------------------------------------------
+# Documents are stored in batches (one transaction each: far cheaper per document). A batch
+# is cut after BATCH_SECONDS or its size, which doubles from 1 to BATCH_DOCS: the first
+# documents are stored (and shown) at once, and an interrupted run loses little.
+BATCH_DOCS = 64
+BATCH_SECONDS = 1.0
+
+
 def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], None]] = None,
             workers: int = 1) -> dict[str, int]:
     """Run the pipeline into the store with a progress display on stderr.
     ``on_stored(document)`` is called after each document is stored."""
+    import time
+
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from allegiance.extract import EXTRACTOR_VERSION
     from allegiance.pipeline import extract_paths
 
     tally = dict(added=0, unchanged=0, replaced=0, failed=0, actors_added=0, facts_added=0)
@@ -164,40 +174,62 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
         console=_err(),
         transient=True,
     )
+    # stored by this extractor version, before or during this run: no need to extract
+    # (read once; the pipeline asks from its feeder thread, ahead of what is stored)
+    current = store.current_hashes(EXTRACTOR_VERSION)
+    batch: list[Any] = []  # extractions and read errors, in input order
     with progress:
         task = progress.add_task("", total=None)
-        from allegiance.extract import EXTRACTOR_VERSION
 
-        def current(doc) -> bool:
-            return store.is_current(doc.content_hash, EXTRACTOR_VERSION)
-
-        for item in extract_paths(paths, workers=workers, skip=current):
-            if isinstance(item, IngestError):
-                tally["failed"] += 1
-                progress.console.print(_t(f"error: {item.source}: {item.message}"), soft_wrap=True)
+        def flush() -> None:
+            items = list(batch)
+            batch.clear()
+            results = iter(store.add_extractions([it for it in items if not isinstance(it, IngestError)]))
+            for item in items:
+                if isinstance(item, IngestError):
+                    tally["failed"] += 1
+                    progress.console.print(_t(f"error: {item.source}: {item.message}"), soft_wrap=True)
+                    progress.advance(task)
+                    continue
+                name = item.document.doc_id
+                progress.update(task, description=name[-40:])
+                for warning in item.document.warnings:
+                    progress.console.print(_t(f"warning: {name}: {warning}"), soft_wrap=True)
+                result = next(results)
+                if result.status == "failed":
+                    if _debug():
+                        raise result.error
+                    exc = result.error
+                    tally["failed"] += 1
+                    progress.console.print(
+                        _t(f"error: {item.document.source}: could not store: {type(exc).__name__}: {exc}"),
+                        soft_wrap=True,
+                    )
+                else:
+                    tally[result.status] += 1
+                    tally["actors_added"] += result.actors_added
+                    tally["facts_added"] += result.facts_added
+                    if item.extractor_version == EXTRACTOR_VERSION:
+                        current.add(item.document.content_hash)
+                    if on_stored is not None:
+                        on_stored(item.document)
                 progress.advance(task)
-                continue
-            name = item.document.doc_id
-            progress.update(task, description=name[-40:])
-            for warning in item.document.warnings:
-                progress.console.print(_t(f"warning: {name}: {warning}"), soft_wrap=True)
-            try:
-                result = store.add_extraction(item)
-            except Exception as exc:
-                if _debug():
-                    raise
-                tally["failed"] += 1
-                progress.console.print(
-                    _t(f"error: {item.document.source}: could not store: {type(exc).__name__}: {exc}"),
-                    soft_wrap=True,
-                )
-            else:
-                tally[result.status] += 1
-                tally["actors_added"] += result.actors_added
-                tally["facts_added"] += result.facts_added
-                if on_stored is not None:
-                    on_stored(item.document)
-            progress.advance(task)
+
+        started, size = 0.0, 1
+        try:
+            for item in extract_paths(paths, workers=workers, skip=lambda doc: doc.content_hash in current):
+                if not batch:
+                    started = time.monotonic()
+                batch.append(item)
+                if not isinstance(item, IngestError):
+                    progress.update(task, description=item.document.doc_id[-40:])
+                if len(batch) >= size or time.monotonic() - started >= BATCH_SECONDS:
+                    flush()
+                    size = min(2 * size, BATCH_DOCS)
+        except KeyboardInterrupt:
+            flush()  # keep what was extracted before Ctrl-C, as storing one by one did
+            raise
+        flush()
     return tally
 
 

@@ -21,8 +21,8 @@ from conftest import sample_pair
 runner = CliRunner()
 
 
-def _ingest_cmd(folder, db) -> list[str]:
-    return [sys.executable, "-m", "allegiance", "ingest", str(folder), "--db", str(db)]
+def _ingest_cmd(folder, db, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "allegiance", "ingest", str(folder), "--db", str(db), *extra]
 
 
 def _state(db) -> tuple[dict, set]:
@@ -40,10 +40,14 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path):
     corpus = tmp_path / "corpus"
     paths = write_corpus(corpus, 200, seed=11, words=(40, 90))
     env = {**os.environ, "ALLEGIANCE_DEBUG": "0"}
+    # Extraction in-process (-j 1): storing takes little of the run, so documents are
+    # committed only while extraction goes on; worker processes would start late in the
+    # run (a short window to land in) and outlive a killed parent, slowing the next try.
+    one = ("-j", "1")
 
     full = tmp_path / "full.duckdb"
     t0 = time.monotonic()
-    done = subprocess.run(_ingest_cmd(corpus, full), capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run(_ingest_cmd(corpus, full, *one), capture_output=True, text=True, env=env, timeout=900)
     whole = time.monotonic() - t0
     assert done.returncode == 0, done.stderr
     expected = _state(full)
@@ -54,7 +58,7 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path):
     delay, landed = whole * 0.5, None
     for attempt in range(5):
         db = tmp_path / f"killed{attempt}.duckdb"
-        proc = subprocess.Popen(_ingest_cmd(corpus, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(_ingest_cmd(corpus, db, *one), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         time.sleep(delay)
         finished = proc.poll() is not None
         if not finished:
@@ -68,7 +72,7 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path):
     assert landed is not None, "could not kill the ingest mid-run"
     db, stored = landed
 
-    again = subprocess.run(_ingest_cmd(corpus, db), capture_output=True, text=True, env=env, timeout=900)
+    again = subprocess.run(_ingest_cmd(corpus, db, *one), capture_output=True, text=True, env=env, timeout=900)
     assert again.returncode == 0, again.stderr
     assert f"{len(paths) - stored} added, {stored} unchanged" in again.stdout
     counts, fact_ids = _state(db)

@@ -7,7 +7,9 @@ import copy
 import dataclasses
 
 import pytest
-from allegiance.records import IngestError
+from typer.testing import CliRunner
+
+from allegiance.records import Document, IngestError
 from allegiance.store import Store
 from conftest import build_extraction, sample_pair
 
@@ -185,3 +187,38 @@ def test_failure_rolls_back_the_batch_then_stores_one_by_one(tmp_path, monkeypat
     monkeypatch.undo()
     expected, _ = one_by_one(tmp_path / "ref.duckdb", [a, c])
     assert got == expected
+
+
+# -- the CLI --------------------------------------------------------------------------------
+def test_cli_reports_each_document_of_a_batch(tmp_path, monkeypatch):
+    import allegiance.cli as cli
+    import allegiance.pipeline as pipeline
+    from allegiance.extract import EXTRACTOR_VERSION
+
+    a, b = sample_pair()
+    a = version(a, EXTRACTOR_VERSION)
+    nohash = _doc("n.txt", "Nothing.", [])
+    nohash.document = dataclasses.replace(nohash.document, content_hash="", source="/corpus/n.txt")
+    asked = []
+
+    def fake(paths, skip=None, **kwargs):
+        for ex in (a, IngestError("bad.pdf", "unsupported file type"), nohash, b, a):
+            if not isinstance(ex, IngestError) and ex.document.content_hash:
+                asked.append((ex.document.doc_id, skip(ex.document)))
+            yield ex
+
+    monkeypatch.setattr(pipeline, "extract_paths", fake)
+    db = str(tmp_path / "i.duckdb")
+    stored: list[Document] = []
+    with Store(db) as s:
+        tally = cli._ingest(s, ["x"], on_stored=stored.append)
+    assert tally == dict(added=2, unchanged=1, replaced=0, failed=2, actors_added=4, facts_added=4)
+    assert [d.doc_id for d in stored] == ["a.txt", "b.txt", "a.txt"]
+    # a.txt is skipped once stored by this extractor version (b.txt has another version)
+    assert asked == [("a.txt", False), ("b.txt", False), ("a.txt", True)]
+    asked.clear()
+    r = CliRunner().invoke(cli.app, ["ingest", "x", "--db", db])
+    assert "could not store: StoreError: n.txt: document has no content_hash" in r.output
+    assert "error: bad.pdf: unsupported file type" in r.output
+    assert "0 added, 3 unchanged, 0 replaced, 2 failed" in r.output
+    assert asked == [("a.txt", True), ("b.txt", False), ("a.txt", True)]
