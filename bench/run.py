@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ingest-args", default="", help="extra arguments for `allegiance ingest` (quoted)")
     ap.add_argument("--keep-db", type=Path, default=None, help="write the ingest store here (default: a temp file)")
+    ap.add_argument("--skip-nlp", action="store_true",
+                    help="measure the ingest only (no nlp.pipe baseline, no ratio): for memory runs on large N")
     args = ap.parse_args()
 
     from corpus import build_corpus
@@ -121,13 +123,14 @@ def main() -> None:
             print(f"ingest exited {ing['rc']}: {ing['stderr'][-2000:]}", file=sys.stderr)
         summary = [l for l in ing["stdout"].splitlines() if l.startswith(("documents:", "store "))]
 
-        texts_file = os.path.join(tmp, "texts.json")
-        with open(texts_file, "w", encoding="utf-8") as fh:
-            json.dump(texts, fh)
-        nlp = run_measured([sys.executable, "-c", NLP_CHILD, texts_file], cwd=tmp)
-        if nlp["rc"] != 0:
-            raise SystemExit(f"nlp.pipe child failed: {nlp['stderr'][-2000:]}")
-        child = json.loads(nlp["stdout"].strip().splitlines()[-1])
+        if not args.skip_nlp:
+            texts_file = os.path.join(tmp, "texts.json")
+            with open(texts_file, "w", encoding="utf-8") as fh:
+                json.dump(texts, fh)
+            nlp = run_measured([sys.executable, "-c", NLP_CHILD, texts_file], cwd=tmp)
+            if nlp["rc"] != 0:
+                raise SystemExit(f"nlp.pipe child failed: {nlp['stderr'][-2000:]}")
+            child = json.loads(nlp["stdout"].strip().splitlines()[-1])
 
     n_docs = len(texts)
     mb = 1024 * 1024
@@ -140,6 +143,9 @@ def main() -> None:
     for s in summary:
         print(f"  {s}")
     line("allegiance ingest (process tree)", n_docs, ing["wall_s"], ing["peak_rss"])
+    if args.skip_nlp:
+        print(f"machine: {os.cpu_count()} CPUs; load average at end {os.getloadavg()[0]:.2f}")
+        return
     line("nlp.pipe (process)", n_docs, nlp["wall_s"], nlp["peak_rss"])
     print(f"{'nlp.pipe (pipe only)':34} {child['pipe_s']:9.2f} s {n_docs / child['pipe_s']:9.2f} articles/s "
           f"{tokens / child['pipe_s']:10.0f} tokens/s (model load {child['load_s']:.2f} s; pipes {child['pipes']})")
