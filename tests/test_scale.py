@@ -175,6 +175,22 @@ def test_network_as_of_a_date(tmp_path):
             network_as_of(s.con, "last year")
 
 
+def test_network_as_of_limit_is_a_prefix_of_the_full_ranking(tmp_path):
+    # a limit takes a shortcut (hash pre-count) unless it cannot prove the answer: both
+    # must give the first edges of the unlimited ranking, ties broken by id
+    ids = _graph_store(tmp_path / "g.duckdb")
+    with Store(tmp_path / "g.duckdb", read_only=True) as s:
+        for date in ("2010", "2011-06", "2015-02", "2024-12-31"):
+            full = network_as_of(s.con, date)
+            for limit in range(1, len(full["edges"]) + 2):
+                net = network_as_of(s.con, date, limit=limit)
+                assert net["edges"] == full["edges"][:limit], (date, limit)
+                assert {n["id"] for n in net["nodes"]} == (
+                    {e["subject_id"] for e in net["edges"]} | {e["object_id"] for e in net["edges"]})
+        assert network_as_of(s.con, "2024", limit=0)["edges"] == []
+        assert network_as_of(s.con, "2024", include_hedged=False, limit=1)["edges"][0]["subject_id"] == ids["Alpha"]
+
+
 def test_generated_corpus_shape(tmp_path):
     from allegiance.resolve.gazetteer import load_gazetteer
 
