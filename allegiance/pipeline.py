@@ -70,8 +70,27 @@ def _worker_init() -> None:
     from allegiance.extract.nlp import load_nlp
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    _die_with_parent()
     load_nlp()
     gaz_index()
+
+
+def _die_with_parent() -> None:
+    """A worker whose parent was killed (SIGKILL, OOM) would finish its batch for nobody
+    and hold CPU and memory from the re-run: on Linux, ask the kernel to end it too."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass   # not available: the worker ends when it next reads its closed task queue
 
 
 def _extract_batch(tasks: list[tuple]) -> list[Extraction | IngestError]:

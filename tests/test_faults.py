@@ -194,3 +194,29 @@ def test_full_disk_cli_message(filled, tmp_path, monkeypatch):
     assert "Traceback" not in r.output
     monkeypatch.undo()
     assert _full_state(db) == before
+
+
+def test_a_worker_dies_with_its_killed_parent():
+    """Extraction workers call pipeline._die_with_parent: when a SIGKILLed ingest leaves
+    them, they must not finish their work for nobody and slow the re-run (Linux only)."""
+    psutil = pytest.importorskip("psutil")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux-only")
+    worker = ("from allegiance.pipeline import _die_with_parent; _die_with_parent(); "
+              "print('ready', flush=True); import time; time.sleep(120)")
+    parent_code = (
+        "import subprocess, sys, time\n"
+        f"w = subprocess.Popen([sys.executable, '-c', {worker!r}], stdout=subprocess.PIPE, text=True)\n"
+        "w.stdout.readline()\n"
+        "print(w.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    try:
+        child = psutil.Process(int(parent.stdout.readline()))
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        gone, alive = psutil.wait_procs([child], timeout=10)
+        assert not alive, "the worker outlived its killed parent"
+    finally:
+        parent.kill()
