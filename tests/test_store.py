@@ -185,6 +185,24 @@ def test_facts_filters(store):
         store.facts(since="June 2014")
 
 
+def test_facts_limit_is_a_prefix_of_the_full_order(store):
+    # a limit reads the facts up to the limit-th date (ties included) and sorts them; it
+    # must cut the same rows as ordering everything: dated first, ties by document
+    fill(store, sample_pair())
+    store.add_extraction(build_extraction(
+        "c.txt", "Group One joined Group Two.",
+        [("e1", "ORG", "Group One", [], None), ("e2", "ORG", "Group Two", [], None)],
+        [("e1", "joined", "e2", "Group One joined Group Two.")],
+    ))
+    for kw in ({}, {"since": "2014"}, {"until": "2015"}, {"include_hedged": False}, {"source": "corpus"},
+               {"actor": "Okba Example Brigade"}):
+        full = store.facts(**kw)
+        for limit in range(1, len(full) + 2):
+            assert store.facts(limit=limit, **kw) == full[:limit], (kw, limit)
+    assert store.facts()[-1]["date"] is None
+    assert store.facts(limit=0) == []
+
+
 def test_fact_date_falls_back_to_published(store):
     ex = build_extraction(
         "d.txt", "Group One joined Group Two.",
