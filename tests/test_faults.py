@@ -40,26 +40,30 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path):
     corpus = tmp_path / "corpus"
     paths = write_corpus(corpus, 200, seed=11, words=(40, 90))
     env = {**os.environ, "ALLEGIANCE_DEBUG": "0"}
-    # Extraction in-process (-j 1): storing takes little of the run, so documents are
-    # committed only while extraction goes on; worker processes would start late in the
-    # run (a short window to land in) and outlive a killed parent, slowing the next try.
-    one = ("-j", "1")
 
     full = tmp_path / "full.duckdb"
-    t0 = time.monotonic()
-    done = subprocess.run(_ingest_cmd(corpus, full, *one), capture_output=True, text=True, env=env, timeout=900)
-    whole = time.monotonic() - t0
+    done = subprocess.run(_ingest_cmd(corpus, full), capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stderr
     expected = _state(full)
     assert expected[0]["documents"] == len(paths)
 
-    # kill at a delay that lands mid-run: start at half the uninterrupted time; if the run
-    # had stored nothing yet wait longer next time, if it had finished kill earlier
-    delay, landed = whole * 0.5, None
-    for attempt in range(5):
+    # Kill (with its extraction workers running) right after the first documents are
+    # committed: DuckDB's write-ahead log appears with the schema, and grows with every
+    # later commit.
+    landed = None
+    for attempt in range(3):
         db = tmp_path / f"killed{attempt}.duckdb"
-        proc = subprocess.Popen(_ingest_cmd(corpus, db, *one), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        time.sleep(delay)
+        wal = Path(str(db) + ".wal")
+        proc = subprocess.Popen(_ingest_cmd(corpus, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 600
+        first = None
+        while proc.poll() is None and time.monotonic() < deadline:
+            size = wal.stat().st_size if wal.exists() else 0
+            if first is None and size > 0:
+                first = size
+            elif first is not None and size > first:
+                break
+            time.sleep(0.005)
         finished = proc.poll() is not None
         if not finished:
             proc.send_signal(signal.SIGKILL)
@@ -68,11 +72,10 @@ def test_killed_ingest_resumes_to_the_same_store(tmp_path):
         if not finished and 0 < stored < len(paths):
             landed = (db, stored)
             break
-        delay = delay * 0.6 if finished or stored >= len(paths) else delay * 1.5
     assert landed is not None, "could not kill the ingest mid-run"
     db, stored = landed
 
-    again = subprocess.run(_ingest_cmd(corpus, db, *one), capture_output=True, text=True, env=env, timeout=900)
+    again = subprocess.run(_ingest_cmd(corpus, db), capture_output=True, text=True, env=env, timeout=900)
     assert again.returncode == 0, again.stderr
     assert f"{len(paths) - stored} added, {stored} unchanged" in again.stdout
     counts, fact_ids = _state(db)
@@ -220,3 +223,25 @@ def test_a_worker_dies_with_its_killed_parent():
         assert not alive, "the worker outlived its killed parent"
     finally:
         parent.kill()
+
+
+def test_a_store_whose_creation_was_interrupted_opens_again(tmp_path, monkeypatch):
+    """Creating the schema is one transaction: an interruption after some tables (a kill,
+    a full disk) must not leave a file with tables but no schema version."""
+    import allegiance.store.store as store_module
+    from allegiance.store.schema import TABLES
+
+    def interrupted(con):
+        for ddl in TABLES[:3]:
+            con.execute(ddl)
+        raise OSError("interrupted")
+
+    db = tmp_path / "new.duckdb"
+    monkeypatch.setattr(store_module, "create_schema", interrupted)
+    with pytest.raises(OSError):
+        Store(db)
+    monkeypatch.undo()
+    with Store(db) as s:
+        a, _ = sample_pair()
+        s.add_extraction(a)
+        assert s.counts()["documents"] == 1

@@ -263,7 +263,10 @@ class Store:
         if not has_meta:
             if self.read_only:
                 raise StoreError(f"{self.path} is not an allegiance store (no meta table)")
-            create_schema(self.con)
+            # one transaction: a process killed while creating the store must not leave
+            # tables without the version row (a file no later run could open)
+            with self._transaction():
+                create_schema(self.con)
             return
         row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         version = row[0] if row else None
@@ -273,7 +276,8 @@ class Store:
                 f"{SCHEMA_VERSION} (ingest into a new file)"
             )
         if not self.read_only:
-            create_schema(self.con)  # idempotent: adds indexes a newer build defines
+            with self._transaction():
+                create_schema(self.con)  # idempotent: adds indexes a newer build defines
 
     def close(self) -> None:
         if getattr(self, "_probe", None) is not None:
