@@ -282,7 +282,9 @@ def date_until(bound: str) -> tuple[str, list[Any]]:
 
 
 def date_since(bound: str) -> tuple[str, list[Any]]:
-    return "(f.date >= ? OR starts_with(?, f.date))", [bound, bound]
+    # The OR alone gives DuckDB no lower bound to skip row groups by (min/max per group);
+    # "date >= year" adds one and drops nothing a stored YYYY[-MM[-DD]] date could match.
+    return "(f.date >= ? AND (f.date >= ? OR starts_with(?, f.date)))", [bound[:4], bound, bound]
 
 
 def facts(
