@@ -17,6 +17,7 @@ Timed (``--runs`` each, p50/p95 in ms): Store.actor_card on random actors, Store
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -166,6 +167,9 @@ def main() -> None:
         for name, fn in hub_cases:
             p50, p95, size = timed(fn, hub_runs)
             print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({hub_runs} runs)", flush=True)
+    # other work on the machine shifts every timing: say how busy it was
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min): {load} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
