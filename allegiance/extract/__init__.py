@@ -25,7 +25,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.11.1"
+EXTRACTOR_VERSION = "2026.11.2"  # dates by regular expression: some facts gain a date
 BLOCK_CHARS = 50_000
 HEDGED_FACTOR = 0.5
 # Longer "sentences" are tables, lists or run-on boilerplate; the relation patterns
