@@ -170,29 +170,19 @@ _FACT_COLUMNS = (
     "f.confidence, f.hedged, f.attributed_to, f.attributes, f.rule, f.extractor_version, f.document_id"
 )
 
-# Up to this many keys, primary-key lookups (~0.1 ms each) beat the semi-join, which
-# reads the whole table (actors or documents: ~20 ms at 100k rows).
-_LOOKUP_MAX = 256
-
-
-def _by_id(con, select: str, ids: list[str]) -> list[dict]:
-    """``select`` (``SELECT ... FROM table t``) for the rows whose ``t.id`` is in ``ids``."""
-    if not ids:
-        return []
-    if len(ids) <= _LOOKUP_MAX:
-        return _rows(con, f"{select} WHERE t.id IN ({', '.join('?' for _ in ids)})", ids)
-    return _rows(con, f"{select} WHERE t.id IN (SELECT unnest(?::VARCHAR[]))", [ids])
-
-
 def _named_facts(con, facts: list[dict]) -> list[dict]:
     """Rows of ``_FACT_COLUMNS`` as rows of ``_FACT_SELECT`` (names, types and the
     document looked up by id), in ``_FACT_ORDER``; rows whose actor or document is
     missing are dropped, as the joins of ``_FACT_SELECT`` drop them."""
+    if not facts:
+        return []
     actor_ids = sorted({f["subject_id"] for f in facts} | {f["object_id"] for f in facts})
-    actors = {r["id"]: r for r in _by_id(con, "SELECT t.id, t.name, t.type FROM actors t", actor_ids)}
-    docs = {r["id"]: r for r in _by_id(
-        con, "SELECT t.id, t.doc_id, t.title, t.source, t.published FROM documents t",
-        sorted({f["document_id"] for f in facts}))}
+    doc_ids = sorted({f["document_id"] for f in facts})
+    actors = {r["id"]: r for r in _rows(
+        con, "SELECT id, name, type FROM actors WHERE id IN (SELECT unnest(?::VARCHAR[]))", [actor_ids])}
+    docs = {r["id"]: r for r in _rows(
+        con, "SELECT id, doc_id, title, source, published FROM documents WHERE id IN (SELECT unnest(?::VARCHAR[]))",
+        [doc_ids])}
     out = []
     for f in facts:
         s, o, d = actors.get(f["subject_id"]), actors.get(f["object_id"]), docs.get(f["document_id"])
