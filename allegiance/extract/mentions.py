@@ -325,20 +325,29 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
     return out
 
 
+def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
+    # built once per gazetteer index: the alternation has hundreds of demonyms
+    if "_state_force_rx" not in idx.__dict__:
+        c = cues()
+        heads = sorted(c["state_force_heads"], key=len, reverse=True)
+        alts = sorted({*idx.demonyms, *(a.lower() for a in dict(c["country_adjectives"]))}, key=len, reverse=True)
+        idx.__dict__["_state_force_rx"] = re.compile(
+            r"\b(" + "|".join(re.escape(a) for a in alts) + r")(?:-led)?\s+(" + "|".join(re.escape(h) for h in heads)
+            + r")\b",
+            re.IGNORECASE,
+        ) if alts else None
+    return idx.__dict__["_state_force_rx"]
+
+
 def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
     """"<Demonym> army / security forces / military" -> a state-force ORG."""
     c = cues()
-    heads = sorted(c["state_force_heads"], key=len, reverse=True)
     equiv = c["state_force_equivalents"]
     adjectives = dict(c["country_adjectives"])
-    demonyms = {d: e for d, e in idx.demonyms.items()}
-    alts = sorted({*(d for d in demonyms), *(a.lower() for a in adjectives)}, key=len, reverse=True)
-    if not alts:
+    demonyms = idx.demonyms
+    rx = _state_force_rx(idx)
+    if rx is None:
         return []
-    rx = re.compile(
-        r"\b(" + "|".join(re.escape(a) for a in alts) + r")(?:-led)?\s+(" + "|".join(re.escape(h) for h in heads) + r")\b",
-        re.IGNORECASE,
-    )
     out = []
     for m in rx.finditer(text):
         if not m.group(1)[0].isupper():
@@ -353,10 +362,15 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     return out
 
 
+@lru_cache(maxsize=1)
+def _direction_rx() -> re.Pattern:
+    dirs = cues()["directions"]
+    return re.compile(r"\b(" + "|".join(re.escape(d) for d in sorted(dirs, key=len, reverse=True)) + r")\s+$", re.IGNORECASE)
+
+
 def direction_place_mentions(text: str, places: list[Cand], idx: GazIndex | None = None) -> list[Cand]:
     """"northern Mali", "central Algeria": a region of a known place."""
-    dirs = cues()["directions"]
-    rx = re.compile(r"\b(" + "|".join(re.escape(d) for d in sorted(dirs, key=len, reverse=True)) + r")\s+$", re.IGNORECASE)
+    rx = _direction_rx()
     out = []
     for p in places:
         if p.type != "PLACE":
