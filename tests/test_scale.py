@@ -175,6 +175,25 @@ def test_network_as_of_a_date(tmp_path):
             network_as_of(s.con, "last year")
 
 
+
+def test_network_as_of_leaves_out_rejected_facts(tmp_path):
+    from datetime import datetime
+
+    db = tmp_path / "g.duckdb"
+    ids = _graph_store(db)
+    with Store(db) as s:
+        fid = s.con.execute(
+            "SELECT id FROM facts WHERE subject_id = ? AND relation = 'allied_with' ORDER BY date LIMIT 1", [ids["Alpha"]]
+        ).fetchone()[0]
+        s.con.execute("INSERT INTO reviews (id, fact_id, action, \"user\", created_at) VALUES ('r1', ?, 'reject', 't', ?)",
+                      [fid, datetime(2024, 1, 1)])
+        for limit in (None, 1):
+            net = network_as_of(s.con, "2011-06", limit=limit)
+            assert [(e["relation"], e["facts"]) for e in net["edges"]] == [("allied_with", 1)]
+            audit = network_as_of(s.con, "2011-06", limit=limit, include_rejected=True)
+            assert [(e["relation"], e["facts"]) for e in audit["edges"]] == [("allied_with", 2)]
+
+
 def test_network_as_of_limit_is_a_prefix_of_the_full_ranking(tmp_path):
     # a limit takes a shortcut (hash pre-count) unless it cannot prove the answer: both
     # must give the first edges of the unlimited ranking, ties broken by id

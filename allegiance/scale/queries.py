@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from allegiance.store.queries import date_until, check_date
+from allegiance.store.queries import check_date, date_until, not_rejected
 
 # A fact dated "2014" or "2014-06" counts as of any date in that year / month: compare on
 # the common prefix (as ``allegiance.store.queries.facts`` does for ``until``).
@@ -103,12 +103,15 @@ def network_as_of(
     relation: str | None = None,
     include_hedged: bool = True,
     limit: int | None = None,
+    include_rejected: bool = False,
 ) -> dict:
     """The network on ``date`` (YYYY, YYYY-MM or YYYY-MM-DD): ``{"date", "edges", "nodes"}``.
 
     Each edge is ``{subject_id, relation, object_id, facts, first, last}`` over facts dated
     on or before the date (undated facts are left out); heaviest edges first, at most
-    ``limit``. ``nodes`` are the actors at either end of the returned edges."""
+    ``limit``. ``nodes`` are the actors at either end of the returned edges. Facts a
+    reviewer rejected are left out, as ``Store.facts`` leaves them out, unless
+    ``include_rejected``."""
     d = check_date(date)
     clause, args = date_until(d)
     where = [clause]
@@ -118,6 +121,9 @@ def network_as_of(
         params.append(relation)
     if not include_hedged:
         where.append("NOT coalesce(f.hedged, false)")
+    rejected = None if include_rejected else not_rejected(con)
+    if rejected:
+        where.append(rejected)
     cond = " AND ".join(where)
     rows = None
     # with a relation the groups are few and one plain grouping is cheaper than two passes

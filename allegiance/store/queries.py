@@ -158,7 +158,7 @@ _FACT_SELECT = """
            f.object_id, o.name AS object, o.type AS object_type,
            f.date, f.date_source, f.evidence, f."start", f."end",
            f.confidence, f.hedged, f.attributed_to, f.attributes, f.rule, f.extractor_version,
-           d.doc_id, d.title, d.source, d.published
+           d.doc_id, d.title, d.source, d.published, f.document_id
     FROM facts f
     JOIN actors s ON s.id = f.subject_id
     JOIN actors o ON o.id = f.object_id
@@ -197,6 +197,7 @@ def _named_facts(con, facts: list[dict]) -> list[dict]:
             "attributed_to": f["attributed_to"], "attributes": f["attributes"], "rule": f["rule"],
             "extractor_version": f["extractor_version"],
             "doc_id": d["doc_id"], "title": d["title"], "source": d["source"], "published": d["published"],
+            "document_id": f["document_id"],
         })
     # _FACT_ORDER (VARCHAR compares bytewise, as str does; NULLs last)
     out.sort(key=lambda f: (f["date"] is None, f["date"] or "", f["doc_id"], f["start"] is None,

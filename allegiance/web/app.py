@@ -127,9 +127,6 @@ class WebStore:
         return rows
 
     # -- facts ---------------------------------------------------------------------
-    def fact_documents(self) -> dict[str, str]:
-        return dict(self.con.execute("SELECT id, document_id FROM facts").fetchall())
-
     def facts(
         self,
         *,
@@ -151,7 +148,6 @@ class WebStore:
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         reviews = self.latest_reviews()
-        docs = self.fact_documents()
         out = []
         for f in rows:
             rev = reviews.get(f["id"])
@@ -162,7 +158,6 @@ class WebStore:
             if rev and rev["action"] == "correct" and rev.get("relation"):
                 f["original_relation"] = f["relation"]
                 f["relation"] = rev["relation"]
-            f["document_id"] = docs.get(f["id"])
             f["hedged"] = bool(f["hedged"])
             out.append(f)
         if relation:  # a correction may have moved a fact out of the asked relation
@@ -298,12 +293,13 @@ def create_app(
                 raise HTTPException(404, f"no actor {actor_id}")
             aid = card["actor"]["id"]
             reviews = ws.latest_reviews()
-            docs = ws.fact_documents()
-            starts = dict(
-                ws.con.execute(
-                    'SELECT id, "start" FROM facts WHERE subject_id = ? OR object_id = ?', [aid, aid]
-                ).fetchall()
-            )
+            # this actor's facts only (two single-column lookups: an OR scans every fact)
+            own = ws.con.execute(
+                'SELECT id, document_id, "start" FROM facts WHERE subject_id = ? '
+                'UNION ALL SELECT id, document_id, "start" FROM facts WHERE object_id = ?', [aid, aid]
+            ).fetchall()
+            docs = {r[0]: r[1] for r in own}
+            starts = {r[0]: r[2] for r in own}
             gz = card["actor"].get("gazetteer_id")
         timeline = []
         for relation, items in card["relations"].items():
