@@ -231,7 +231,9 @@ def _first_facts(con, frm: str, cond: str, params: list[Any], limit: int) -> lis
 
 def _fact_row(r: dict) -> dict:
     attrs = r.get("attributes")
-    if isinstance(attrs, str):
+    if attrs == "{}":   # most facts: skip the parser (an actor with 100k facts spent a second here)
+        r["attributes"] = {}
+    elif isinstance(attrs, str):
         try:
             r["attributes"] = json.loads(attrs)
         except ValueError:
