@@ -31,17 +31,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus import CACHE, build_corpus  # noqa: E402
 
-TABLES = {
-    "documents": "id, doc_id, content_hash, source, title, published, media_type, encoding, language, "
-                 "extractor_version, text, raw_text, boilerplate, warnings",
-    "actors": "id, name, type, kind, gazetteer_id, key",
-    "aliases": "*",
-    "mentions": "*",
-    "facts": "*",
-    "document_actors": "*",
-    "document_aliases": "*",
-    "actor_redirects": "*",
-}
 
 
 def extractions(n: int) -> list:
@@ -60,7 +49,7 @@ def extractions(n: int) -> list:
 
 
 def snapshot(store) -> dict:
-    return {t: store.con.execute(f"SELECT {cols} FROM {t} ORDER BY ALL").fetchall() for t, cols in TABLES.items()}
+    return store.contents()
 
 
 def run(mode: str, items: list, batch: int, db: Path):
@@ -100,7 +89,7 @@ def main() -> None:
         print(f"{label:>14}: {elapsed:6.2f} s  {1000 * elapsed / len(items):6.2f} ms/document")
     first, *rest = snaps
     for mode in rest:
-        for t in TABLES:
+        for t in snaps[first]:
             if snaps[mode][t] != snaps[first][t]:
                 sys.exit(f"{mode}: table {t} differs from {first}")
     if rest:

@@ -1056,6 +1056,25 @@ class Store:
                     self.con.execute(f"DELETE FROM {table} WHERE actor_id = ?", [aid])
                 self.con.execute("DELETE FROM actors WHERE id = ?", [aid])
 
+    # every column but the timestamps of the moment of writing
+    _CONTENT_COLUMNS = {
+        "documents": "id, doc_id, content_hash, source, title, published, media_type, encoding, language, "
+                     "extractor_version, text, raw_text, boilerplate, warnings",
+        "actors": "id, name, type, kind, gazetteer_id, key",
+        "aliases": "*",
+        "mentions": "*",
+        "facts": "*",
+        "document_actors": "*",
+        "document_aliases": "*",
+        "actor_redirects": "*",
+    }
+
+    def contents(self) -> dict[str, list]:
+        """Every row of the extraction tables, sorted, less write timestamps: stores built
+        from the same documents in the same order compare equal (tests, benchmarks)."""
+        return {t: self.con.execute(f"SELECT {cols} FROM {t} ORDER BY ALL").fetchall()
+                for t, cols in self._CONTENT_COLUMNS.items()}
+
     # -- queries (see queries.py) ----------------------------------------------------
     def counts(self) -> dict[str, int]:
         return queries.counts(self.con)
