@@ -9,6 +9,8 @@ text as read from the file after decoding, before any cleaning (SCHEMA.md).
 """
 from __future__ import annotations
 
+import bisect
+
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,12 +65,14 @@ class Document:
         """Map an offset in ``text`` back to ``raw_text``."""
         if not self.segments:
             return clean_offset
-        best = self.segments[0]
-        for seg in self.segments:
-            if seg.clean_start <= clean_offset:
-                best = seg
-            else:
-                break
+        # a long article has thousands of segments and every fact and mention asks
+        key = (id(self.segments), len(self.segments))
+        cached = self.__dict__.get("_segment_starts")
+        if cached is None or cached[0] != key:
+            cached = (key, [seg.clean_start for seg in self.segments])
+            self.__dict__["_segment_starts"] = cached
+        k = bisect.bisect_right(cached[1], clean_offset) - 1
+        best = self.segments[max(k, 0)]
         return best.raw_start + min(clean_offset - best.clean_start, best.length)
 
 

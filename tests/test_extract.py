@@ -162,3 +162,63 @@ def test_coordinated_subject_and_lowercase_place_heads():
     forest = [e for e in ex.entities if "Sambisa forest" in e.aliases]
     assert forest and forest[0].type == "PLACE"
     assert ("Boko Haram", "active_in", forest[0].name) in facts
+
+
+def test_indexed_name_search_finds_what_the_regular_expression_finds():
+    import random
+    import re
+
+    from allegiance.extract.mentions import find_all, word_index
+
+    text = ("AQIM and al-Qaeda in the Islamic Maghreb (AQIM) met AQIM's rivals; Qaeda-linked X X X men, "
+            "pro-AQIM, AQIMs, _AQIM, 2AQIM, Droukdel. Abu Musab, Abu-Musab, Abubakar; U.S. forces; US. ") * 3
+    words = word_index(text)
+    rng = random.Random(3)
+    surfaces = ["AQIM", "al-Qaeda", "Qaeda", "X X", "Droukdel", "Abu Musab", "Abu", "U.S.", "US", "Islamic Maghreb"]
+    surfaces += [text[a:a + rng.randint(2, 12)].strip() for a in (rng.randrange(len(text) - 12) for _ in range(200))]
+    for surface in filter(None, surfaces):
+        slow = [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(surface) + r"(?![\w-])", text)]
+        assert find_all(text, surface, words) == slow, surface
+
+
+def test_span_set_answers_as_a_scan_of_the_spans_does():
+    import random
+
+    from allegiance.extract.mentions import SpanSet, _overlaps
+
+    rng = random.Random(5)
+    for _ in range(50):
+        spans = [(a, a + rng.randint(1, 15)) for a in (rng.randrange(200) for _ in range(rng.randint(0, 20)))]
+        taken = SpanSet(100, spans)   # grows past its first size when a span ends later
+        for _ in range(50):
+            a = rng.randrange(220)
+            b = a + rng.randint(1, 20)
+            assert taken.overlaps(a, b) == _overlaps((a, b), spans)
+
+
+def test_raw_offsets_by_bisection_match_the_segment_walk():
+    import random
+
+    from allegiance.records import Segment
+
+    rng = random.Random(9)
+    segments, clean, raw = [], 0, 0
+    for _ in range(300):
+        n = rng.randint(1, 40)
+        raw += rng.randint(0, 30)
+        segments.append(Segment(clean, raw, n))
+        clean += n
+        raw += n
+    doc = Document(doc_id="d", source="d", raw_text="", content_hash="h", segments=segments)
+
+    def walk(offset):
+        best = segments[0]
+        for seg in segments:
+            if seg.clean_start <= offset:
+                best = seg
+            else:
+                break
+        return best.raw_start + min(offset - best.clean_start, best.length)
+
+    for offset in range(0, clean + 5):
+        assert doc.to_raw(offset) == walk(offset)

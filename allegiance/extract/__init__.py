@@ -4,6 +4,7 @@ It never touches the store, so the same code runs in a CLI, a web request or a
 Spark executor."""
 from __future__ import annotations
 
+import bisect
 import re
 from collections import defaultdict
 
@@ -184,10 +185,20 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
     parents = {r: next((c.entry.parent for c in by_root[r] if c.entry is not None), None) for r in by_root}
     carried_attr = None
     pending_merge: list | None = None
+    # sentence-by-sentence lookups by position: a linear scan per sentence is quadratic
+    # in a long article
+    mention_starts = [m[0] for m in mention_tuples]
+    possessed = sorted(((c.start, i, c, r) for i, (c, r) in enumerate(zip(cands, roots)) if c.parent is not None),
+                       key=lambda x: (x[0], x[1]))
+    possessed_starts = [x[0] for x in possessed]
     for off, sdoc, _ in parsed:
         for sent in _sentences(sdoc):
             s0, s1 = sent.start_char + off, sent.end_char + off
-            sm = [(a - off, b - off, r, t, k) for a, b, r, t, k in mention_tuples if a >= s0 and b <= s1]
+            sm = []
+            for j in range(bisect.bisect_left(mention_starts, s0), bisect.bisect_right(mention_starts, s1)):
+                a, b, r, t, k = mention_tuples[j]
+                if b <= s1:
+                    sm.append((a - off, b - off, r, t, k))
             if len(sent) > MAX_SENTENCE_TOKENS:
                 continue
             skel, items, refs = build_skeleton(sent, sm, state)
@@ -212,14 +223,14 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
                                   m.source, sent, refs, off, document, m.requires_parent, parents, gz_ids,
                                   m.any_subject_kind)
             # descriptive references carry their possessor: "al-Qaeda's North African branch"
-            for c, r in zip(cands, roots):
-                if c.parent is not None and s0 <= c.start < s1:
-                    pr = _root_of(c.parent, cands, roots)
-                    if pr is not None and pr != r:
-                        key = (root_to_eid[r], "affiliate_of", root_to_eid[pr])
-                        if key not in facts:
-                            facts[key] = Fact(key[0], "affiliate_of", key[2], evidence, raw_start, raw_end, date,
-                                              0.85, False, attr, {}, "description")
+            for _, _, c, r in possessed[bisect.bisect_left(possessed_starts, s0):
+                                        bisect.bisect_left(possessed_starts, s1)]:
+                pr = _root_of(c.parent, cands, roots)
+                if pr is not None and pr != r:
+                    key = (root_to_eid[r], "affiliate_of", root_to_eid[pr])
+                    if key not in facts:
+                        facts[key] = Fact(key[0], "affiliate_of", key[2], evidence, raw_start, raw_end, date,
+                                          0.85, False, attr, {}, "description")
             _update_salience(state, refs)
 
     # ---- tidy ------------------------------------------------------------------

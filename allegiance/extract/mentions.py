@@ -197,6 +197,25 @@ def _overlaps(a: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(a[0] < e and s < a[1] for s, e in spans)
 
 
+class SpanSet:
+    """Character spans taken so far, for "does this span overlap any?" in constant-ish
+    time (a list scan per question is quadratic on a long article)."""
+
+    def __init__(self, size: int, spans=()):
+        self._cov = bytearray(size + 1)
+        for s, e in spans:
+            self.add(s, e)
+
+    def add(self, start: int, end: int) -> None:
+        if end > start:
+            if end >= len(self._cov):
+                self._cov.extend(bytes(end + 1 - len(self._cov)))
+            self._cov[start:end] = b"\x01" * (end - start)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return end > start and self._cov.find(1, start, end) != -1
+
+
 def _guess_type(text: str, ner_type: str) -> str:
     c = cues()
     words = [w.lower().strip(".,'’") for w in re.split(r"[\s\-]+", text) if w]
@@ -397,8 +416,38 @@ def direction_place_mentions(text: str, places: list[Cand], idx: GazIndex | None
     return out
 
 
-def find_all(text: str, surface: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(surface) + r"(?![\w-])", text)]
+_WORD = re.compile(r"\w+")
+
+
+def word_index(text: str) -> dict[str, list[int]]:
+    """Start offsets of every word of ``text``, by word: ``find_all`` looks a surface up
+    here instead of scanning the whole text once per surface."""
+    index: dict[str, list[int]] = {}
+    for m in _WORD.finditer(text):
+        index.setdefault(m.group(0), []).append(m.start())
+    return index
+
+
+def _boundary(ch: str) -> bool:
+    return not (ch.isalnum() or ch in "_-")
+
+
+def find_all(text: str, surface: str, index: dict[str, list[int]] | None = None) -> list[tuple[int, int]]:
+    """Non-overlapping occurrences of ``surface`` as a whole name (not inside a word or a
+    hyphenated name), left to right."""
+    first = _WORD.match(surface)
+    if index is None or first is None:
+        return [(m.start(), m.end()) for m in re.finditer(r"(?<![\w-])" + re.escape(surface) + r"(?![\w-])", text)]
+    out: list[tuple[int, int]] = []
+    n, last_end = len(surface), -1
+    for p in index.get(first.group(0), ()):
+        if p < last_end or not text.startswith(surface, p):
+            continue
+        if (p > 0 and not _boundary(text[p - 1])) or (p + n < len(text) and not _boundary(text[p + n])):
+            continue
+        out.append((p, p + n))
+        last_end = p + n
+    return out
 
 
 def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
@@ -410,10 +459,10 @@ def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
     pri = {"gazetteer": 0, "acronym": 1, "direction": 0, "state": 0, "pattern": 2, "ner": 3, "coref": 4}
     cands = sorted(cands, key=lambda c: (pri.get(c.source, 5), -(c.end - c.start), c.start))
     kept: list[Cand] = []
-    spans: list[tuple[int, int]] = []
+    spans = SpanSet(max((c.end for c in cands), default=0))
     for c in cands:
-        if _overlaps((c.start, c.end), spans):
+        if spans.overlaps(c.start, c.end):
             continue
         kept.append(c)
-        spans.append((c.start, c.end))
+        spans.add(c.start, c.end)
     return sorted(kept, key=lambda c: c.start)

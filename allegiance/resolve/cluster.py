@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from allegiance.extract.cues import cues
-from allegiance.extract.mentions import Cand, find_all, _overlaps
+from allegiance.extract.mentions import Cand, SpanSet, find_all, word_index
 from allegiance.resolve.gazetteer import Gazetteer
 from allegiance.resolve.names import match_key
 
@@ -64,7 +64,8 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
 
     # 1. acronym definitions: "Long Name (ACR)" -> ACR everywhere is the same actor
     extra: list[Cand] = []
-    spans = [(c.start, c.end) for c in cands]
+    words = word_index(text)
+    spans = SpanSet(len(text), [(c.start, c.end) for c in cands])
     for c in list(cands):
         if c.type != "ORG":
             continue
@@ -74,28 +75,28 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         acr = m.group(1)
         if sum(ch.isupper() for ch in acr) < 2:
             continue
-        for s, e in find_all(text, acr):
-            if not _overlaps((s, e), spans):
+        for s, e in find_all(text, acr, words):
+            if not spans.overlaps(s, e):
                 a = Cand(s, e, acr, c.type, "acronym", c.entry, c.kind, key=c.key)
                 a.extra["alias_of"] = c
                 extra.append(a)
-                spans.append((s, e))
+                spans.add(s, e)
     cands = sorted(cands + extra, key=lambda c: c.start)
 
     # 2. surnames of multi-word people without a gazetteer short form are found by
     #    scanning the text for the last name (press style: "Assimi", "Gouri")
     people = [c for c in cands if c.type == "PERSON" and len(c.text.split()) >= 2]
     extra = []
-    spans = [(c.start, c.end) for c in cands]
+    spans = SpanSet(len(text), [(c.start, c.end) for c in cands])
     for p in people:
         m_last = re.search(r"(?:\b(?:al|el)-)?[^\s\-]+$", p.text)
         last = m_last.group(0) if m_last else ""
         if len(last) < 4 or not last[0].isupper() or match_key(last) in _STOP_SHORT:
             continue
-        for s, e in find_all(text, last):
-            if not _overlaps((s, e), spans):
+        for s, e in find_all(text, last, words):
+            if not spans.overlaps(s, e):
                 extra.append(Cand(s, e, last, "PERSON", "coref", p.entry, p.kind, key="short"))
-                spans.append((s, e))
+                spans.add(s, e)
     cands = sorted(cands + extra, key=lambda c: c.start)
 
     n = len(cands)
