@@ -95,6 +95,23 @@ def _gate_rx() -> re.Pattern:
                       re.IGNORECASE if False else 0)
 
 
+def _ngram_hits(keys: list[str], i: int, idx: GazIndex, prefixes: frozenset):
+    """(last piece, gazetteer hit) for every name of up to MAX_NGRAM pieces starting at
+    piece ``i`` (pieces without a key, such as "al", are skipped inside a name)."""
+    if not keys[i]:
+        return
+    joined = ""
+    for j in range(i, min(len(keys), i + MAX_NGRAM)):
+        if not keys[j]:
+            continue
+        joined = keys[j] if not joined else joined + " " + keys[j]
+        if joined not in prefixes:
+            return
+        hit = idx.keys.get(joined)
+        if hit is not None:
+            yield j, hit
+
+
 def about_armed_actors(text: str, idx: GazIndex) -> bool:
     """Does the document name an armed group, militia or militant leader (or use a
     cue that only such news uses)? Most of a general news feed does not."""
@@ -105,17 +122,8 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
         hit = idx.exact.get(p)
         if hit is not None and hit[0].kind in kinds:
             return True
-        if not keys[i]:
-            continue
-        joined = ""
-        for j in range(i, min(len(pieces), i + MAX_NGRAM)):
-            if not keys[j]:
-                continue
-            joined = keys[j] if not joined else joined + " " + keys[j]
-            if joined not in prefixes:
-                break
-            hit = idx.keys.get(joined)
-            if hit is not None and hit[0].kind in kinds:
+        for _, hit in _ngram_hits(keys, i, idx, prefixes):
+            if hit[0].kind in kinds:
                 return True
     low = text.lower()
     return bool(_gate_rx().search(text)) or any(w in low for w in cues()["strong_cues"])
@@ -139,26 +147,14 @@ def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False)
                 actor = True
                 if not collect:
                     return True, place
-        if not keys[i]:
-            continue
-        joined = ""
-        n = 0
-        for j in range(i, min(len(pieces), i + MAX_NGRAM)):
-            if not keys[j]:
-                continue
-            joined = keys[j] if not joined else joined + " " + keys[j]
-            if joined not in prefixes:
-                break
-            n += 1
-            hit = idx.keys.get(joined)
-            if hit is not None:
-                if hit[0].type == "PLACE":
-                    place = True
-                else:
-                    names.update(q for q in pieces[i:j + 1] if q[:1].isupper() and len(q) > 3)
-                    actor = True
-                    if not collect:
-                        return True, place
+        for j, hit in _ngram_hits(keys, i, idx, prefixes):
+            if hit[0].type == "PLACE":
+                place = True
+            else:
+                names.update(q for q in pieces[i:j + 1] if q[:1].isupper() and len(q) > 3)
+                actor = True
+                if not collect:
+                    return True, place
         low = p.lower()
         if low in idx.demonyms and i + 1 < len(pieces) and pieces[i + 1].lower() in _state_rx_words():
             actor = True
