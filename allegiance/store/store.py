@@ -636,10 +636,10 @@ class Store:
         if actor_id not in seg.in_db:
             seg.in_db[actor_id] = self._cache.actors.get(actor_id) is not None
 
-    def _join_cached(self, ent: Entity, norms: set[str]) -> str | None:
-        """``_join_by_alias`` on the cache."""
+    def _alias_actors(self, norms: set[str]):
+        """(id, cached actor or None if dropped) of every actor seen with one of these alias
+        keys; raises _Hard where the cache does not know a key or an actor."""
         cache = self._cache
-        hits: Counter[str] = Counter()
         for norm in norms:
             counter = cache.norms.get(norm)
             if counter is None:
@@ -648,28 +648,28 @@ class Store:
                 rec = cache.actors.get(aid, _MISSING)
                 if rec is _MISSING:
                     raise _Hard
-                if rec is not None and rec.type == ent.type:
-                    hits[aid] += 1
+                yield aid, rec
+
+    def _join_cached(self, ent: Entity, norms: set[str]) -> str | None:
+        """``_join_by_alias`` on the cache."""
+        hits: Counter[str] = Counter()
+        for aid, rec in self._alias_actors(norms):
+            if rec is not None and rec.type == ent.type:
+                hits[aid] += 1
         cands = []
         for aid, n in hits.items():
-            rec = cache.actors[aid]
+            rec = self._cache.actors[aid]
             cands.append(Candidate(aid, rec.gazetteer_id, rec.name_norm, n))
         return choose_actor(ent, cands)
 
     def _absorbs(self, ent: Entity, actor_id: str, norms: set[str]) -> bool:
-        """Whether a gazetteer entity would absorb earlier actors (``_ResolveContext``)."""
-        cache = self._cache
-        for norm in norms:
-            counter = cache.norms.get(norm)
-            if counter is None:
-                return True
-            for aid in counter:
-                rec = cache.actors.get(aid, _MISSING)
-                if rec is _MISSING:
-                    return True
-                if aid != actor_id and rec is not None and rec.gazetteer_id is None and rec.type == ent.type:
-                    return True
-        return False
+        """Whether a gazetteer entity would absorb earlier actors (``_ResolveContext``);
+        True also when the cache cannot tell (the per-document path then decides)."""
+        try:
+            return any(aid != actor_id and rec is not None and rec.gazetteer_id is None and rec.type == ent.type
+                       for aid, rec in self._alias_actors(norms))
+        except _Hard:
+            return True
 
     def _write_segment(self, seg: _Segment) -> None:
         """Write a segment's rows and actor changes with a few statements, leaving the
