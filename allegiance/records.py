@@ -60,6 +60,7 @@ class Document:
     segments: list[Segment] = field(default_factory=list)
     boilerplate: list[str] = field(default_factory=list)  # removed blocks, for audit
     warnings: list[str] = field(default_factory=list)
+    dateline_place: str | None = None  # "Lima" from a wire dateline "Lima, 20 Aug 88 (EFE) --"
 
     def to_raw(self, clean_offset: int) -> int:
         """Map an offset in ``text`` back to ``raw_text``."""

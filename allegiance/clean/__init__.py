@@ -14,6 +14,7 @@ import re
 from allegiance.clean.dates import DATE_PREFIX_RE, find_date, is_date_line
 from allegiance.clean.language import guess_language
 from allegiance.clean.rules import load_rules
+from allegiance.clean.wire import find_dateline, is_all_caps, truecase, unwrap
 from allegiance.records import Document, Segment
 
 __all__ = ["clean_document", "guess_language"]
@@ -63,9 +64,15 @@ def _credit_suffix(rules, line: str) -> int | None:
     return None
 
 
-def clean_document(doc: Document) -> Document:
+def clean_document(doc: Document, wire: bool = True) -> Document:
     """Fill ``doc.text``, ``doc.segments``, ``doc.boilerplate`` (and title/published/language
-    when unset). Returns the same object."""
+    when unset). Returns the same object.
+
+    With ``wire`` (the default) plain wire copy is also read as it comes (``clean/wire.py``):
+    hard-wrapped paragraphs are unwrapped (a line break becomes a space), a dateline gives
+    ``dateline_place`` (and ``published`` when unset), and an ALL-CAPS document is truecased.
+    None of these changes the length of the text, so segment offsets still hold; the text
+    then equals the raw text up to those newline/space and letter-case changes."""
     rules = load_rules()
     raw = doc.raw_text or ""
 
@@ -194,6 +201,8 @@ def clean_document(doc: Document) -> Document:
         doc.title = title
     if doc.published is None and published:
         doc.published = published
+    if wire and doc.text:
+        _read_wire_copy(doc, title if doc.title == title else None)
     if not doc.text.strip():
         doc.language = "und"
         doc.warnings.append("no article text left after cleaning")
@@ -202,3 +211,30 @@ def clean_document(doc: Document) -> Document:
         if doc.language != "en":
             doc.warnings.append(f"not English (looks like {doc.language}): no extraction")
     return doc
+
+
+def _read_wire_copy(doc: Document, own_title: str | None) -> None:
+    """Unwrap hard-wrapped lines, read the dateline, truecase ALL-CAPS text (same length).
+    ``own_title`` is the title this stage took from the text, if any: when that line turns
+    out to be the first line of a wrapped paragraph, it was no title."""
+    text = unwrap(doc.text, doc.segments, doc.raw_text or "")
+    if own_title and text != doc.text:
+        at = doc.text.find(own_title)
+        after = at + len(own_title)
+        if at >= 0 and doc.text[after:after + 1] in ("\n", "\r") and text[after:after + 1] == " ":
+            doc.title = None
+    dateline = find_dateline(text)
+    if is_all_caps(text):
+        starts: tuple[int, ...] = ()
+        keep: tuple[tuple[int, int], ...] = ()
+        if dateline:
+            # the body starts after the dateline (and a bracketed tag such as "[TEXT]")
+            rest = re.match(r"\s*(?:\[[^\]\n]{1,60}\]\s*)*", text[dateline.end:])
+            starts = (dateline.end + rest.end(),)
+            keep = dateline.spans
+        text = truecase(text, starts, keep)
+    if dateline:
+        doc.dateline_place = ", ".join(text[a:b] for a, b in dateline.spans)
+        if doc.published is None and dateline.date:
+            doc.published = dateline.date
+    doc.text = text
