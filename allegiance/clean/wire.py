@@ -92,12 +92,19 @@ class _Line:
     width: int        # raw column of its last non-space character + 1 (indentation counts)
 
 
+def _column(raw: str, at: int, window: int = 400) -> int:
+    """Column of raw offset ``at`` in its line (looked for in a bounded window: linear time)."""
+    lo = max(0, at - window)
+    k = max(raw.rfind("\n", lo, at), raw.rfind("\r", lo, at))
+    return at - (k + 1) if k >= 0 or lo == 0 else window
+
+
 def _lines(text: str, segments, raw: str) -> list[list[_Line]]:
     """The lines of each kept block of ``text``."""
     blocks = []
     for seg in segments:
         chunk_start, chunk_end = seg.clean_start, seg.clean_start + seg.length
-        indent = seg.raw_start - (max(raw.rfind("\n", 0, seg.raw_start), raw.rfind("\r", 0, seg.raw_start)) + 1)
+        indent = _column(raw, seg.raw_start)
         lines, pos = [], chunk_start
         for m in _BREAK_RE.finditer(text, chunk_start, chunk_end):
             body = text[pos:m.start()].rstrip()
@@ -251,8 +258,9 @@ def find_dateline(text: str, max_paragraphs: int = 3) -> Dateline | None:
 
 # ---------------------------------------------------------------- truecasing
 
-def is_all_caps(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
+def is_all_caps(text: str, sample: int = 200_000) -> bool:
+    """(Almost) all letters of ``text`` (of its first ``sample`` characters) are capitals."""
+    letters = [ch for ch in text[:sample] if ch.isalpha()]
     if len(letters) < MIN_LETTERS:
         return False
     return sum(ch.isupper() for ch in letters) >= UPPER_SHARE * len(letters)
