@@ -9,8 +9,11 @@ import re
 from collections import defaultdict
 
 from allegiance.extract import context
+from allegiance.extract.candidates import build_candidates
+from allegiance.extract.events import frame_features, frames_in, pending_claims
 from allegiance.extract.mentions import (
     Cand,
+    acronym_mentions,
     direction_place_mentions,
     gaz_index,
     gazetteer_mentions,
@@ -22,39 +25,17 @@ from allegiance.extract.mentions import (
 from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
 from allegiance.extract.relations import build_skeleton, match_sentence
 from allegiance.extract.select import select_blocks
+from allegiance.extract.signatures import HEDGED_FACTOR, fits
+from allegiance.extract.work import DocState, SentenceInfo
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.11.2"  # dates by regular expression: some facts gain a date
+EXTRACTOR_VERSION = "2026.12.1"  # open-world gate, attack frames, trained relation model
 BLOCK_CHARS = 50_000
-HEDGED_FACTOR = 0.5
 # Longer "sentences" are tables, lists or run-on boilerplate; the relation patterns
 # would cost quadratic time on them and find nothing a reader would call a statement.
 MAX_SENTENCE_TOKENS = 150
-
-# Relation -> allowed (subject types, object types)
-SIGNATURES = {
-    "leader_of": ({"PERSON"}, {"ORG"}),
-    "member_of": ({"PERSON"}, {"ORG"}),
-    "pledged_allegiance_to": ({"PERSON", "ORG"}, {"ORG", "PERSON"}),
-    "defected_from": ({"PERSON", "ORG"}, {"ORG"}),
-    "joined": ({"PERSON", "ORG"}, {"ORG"}),
-    "affiliate_of": ({"ORG"}, {"ORG"}),
-    "allied_with": ({"ORG"}, {"ORG"}),
-    "rival_of": ({"ORG"}, {"ORG"}),
-    "merged_into": ({"ORG"}, {"ORG"}),
-    "active_in": ({"ORG"}, {"PLACE"}),
-    "recruits_in": ({"ORG"}, {"PLACE"}),
-    "attacked": ({"ORG", "PERSON"}, {"ORG", "PERSON", "PLACE"}),
-}
-# Non-combatant organisations (media, think tanks) are not subjects of these
-ARMED_ONLY = {"attacked", "active_in", "recruits_in", "rival_of", "allied_with", "merged_into", "pledged_allegiance_to"}
-NON_ARMED_KINDS = {"media", "think_tank", "international"}
-# State forces are where they are by definition; "based in" is not news about them
-PLACE_RELATIONS = {"active_in", "recruits_in"}
-STATE_KINDS = {"state_force", "state"}
-
 
 def _blocks(text: str) -> list[tuple[int, str]]:
     """Split long texts at paragraph breaks so spaCy never sees a giant string."""
@@ -91,10 +72,23 @@ def extract_document(document: Document, nlp=None) -> Extraction:
     return extract_documents([document], nlp)[0]
 
 
-def extract_documents(documents: list[Document], nlp=None) -> list[Extraction]:
+def extract_documents(documents: list[Document], nlp=None, model=None) -> list[Extraction]:
     """Extraction of each document, in order. One call reads many documents' candidate
     text through spaCy in shared batches, which costs about a third less than one
-    document at a time; every result is the same as ``extract_document`` gives."""
+    document at a time; every result is the same as ``extract_document`` gives.
+    ``model``: a ``RelationModel`` (default: the shipped one)."""
+    from allegiance.extract.facts import finish
+    from allegiance.extract.model import default_model
+
+    model = model if model is not None else default_model()
+    return [finish(state, model) if isinstance(state, DocState) else state
+            for state in prepare_documents(documents, nlp)]
+
+
+def prepare_documents(documents: list[Document], nlp=None) -> list:
+    """Every component up to the candidates: a ``DocState`` per document that has
+    text to read, else its (empty) ``Extraction``. Training and cross-validation label
+    these candidates from gold; extraction scores them with the model."""
     nlp = nlp or load_nlp()
     gaz = load_gazetteer()
     idx = gaz_index(gaz)
@@ -117,6 +111,7 @@ def extract_documents(documents: list[Document], nlp=None) -> list[Extraction]:
         local += state_force_mentions(btext, idx, taken)
         taken = [(c.start, c.end) for c in local]
         local += pattern_mentions(btext, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
+        local += acronym_mentions(btext, [(c.start, c.end) for c in local])
         known.append(local)
     recognise_entities_batch(nlp, [(sdoc, [(c.start, c.end) for c in local], btext)
                                    for (_, _, btext), sdoc, local in zip(blocks, sdocs, known)])
@@ -133,11 +128,15 @@ def extract_documents(documents: list[Document], nlp=None) -> list[Extraction]:
                 c.parent.end += off
         per_doc[k].append((off, sdoc, local))
     for k, parsed in per_doc.items():
-        _relations(out[k], documents[k], parsed, gaz)
+        state = _relations(out[k], documents[k], parsed, gaz)
+        frames = [f for i, sent in enumerate(state.sentences) for f in frames_in(sent, i)]
+        state.candidates = build_candidates(state.sentences, frame_features(frames))
+        state.events = pending_claims(frames, state.sentences)
+        out[k] = state
     return out
 
 
-def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
+def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> DocState:
     """Entities and facts of one document from its parsed blocks and their mentions."""
     text = document.text
     cands: list[Cand] = [c for _, _, local in parsed for c in local]
@@ -185,6 +184,7 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
     parents = {r: next((c.entry.parent for c in by_root[r] if c.entry is not None), None) for r in by_root}
     carried_attr = None
     pending_merge: list | None = None
+    sentences: list[SentenceInfo] = []
     # sentence-by-sentence lookups by position: a linear scan per sentence is quadratic
     # in a long article
     mention_starts = [m[0] for m in mention_tuples]
@@ -208,6 +208,9 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
             raw_start = document.to_raw(s0)
             raw_end = raw_start + (s1 - s0)
             matches = match_sentence(skel, refs)
+            sentences.append(SentenceInfo(sent, off, s0, s1, refs, skel, attr, date, evidence, raw_start, raw_end,
+                                          {(s.entity, o.entity, m.relation) for m in matches
+                                           for s in m.subjects for o in m.objects}))
             # cross-sentence mergers: "The groups that merged are A, B and C." + "... merged to form D"
             pending_merge = _merge_across(skel, refs, matches, pending_merge)
             denied = context.denied_span(skel)
@@ -250,6 +253,7 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> None:
         for f in out
     ]
     ex.facts.sort(key=lambda f: (f.start, f.relation))
+    return DocState(ex, sentences, root_to_eid, root_type, root_kind, list(ex.facts))
 
 
 def _vote_type(group: list[Cand]) -> str:
@@ -284,16 +288,7 @@ def _update_salience(state: dict, refs) -> None:
 
 def _add_fact(facts, relation, s, o, conf, hedge, attr, date, evidence, raw_start, raw_end, rule, sent, refs, off,
               document, requires_parent=False, parents=None, gz_ids=None, any_kind=False):
-    if s.entity == o.entity:
-        return
-    subj_types, obj_types = SIGNATURES[relation]
-    if s.type not in subj_types or o.type not in obj_types:
-        return
-    if relation in ARMED_ONLY and s.kind in NON_ARMED_KINDS and not any_kind:
-        return
-    if relation in PLACE_RELATIONS and s.kind in STATE_KINDS:
-        return
-    if relation in ("merged_into", "affiliate_of", "allied_with", "rival_of") and o.kind in NON_ARMED_KINDS | {"media"}:
+    if s.entity == o.entity or not fits(relation, s.type, s.kind, o.type, o.kind, any_kind):
         return
     if requires_parent and parents.get(s.entity) != gz_ids.get(o.entity):
         return

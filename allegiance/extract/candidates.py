@@ -1,0 +1,224 @@
+"""Candidates: (subject, object, sentence) pairs whose types fit some relation, with the
+features a relation model reads off the parse.
+
+An end is a named mention or a resolved reference ("the group", "it", "its fighters":
+see ``relations.build_skeleton``), so a fact whose end is only referred to in its
+sentence is still a candidate. The features are general: the dependency path between
+the two heads, the words on it and between the ends, which cue classes of
+``data/relations.json`` those words belong to, entity types and kinds, order, distance,
+negation and hedging. Nothing here names a group or copies a sentence."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from allegiance.extract import context
+from allegiance.extract.cues import relation_spec
+from allegiance.extract.work import Candidate, SentenceInfo
+
+SUBJECT_TYPES = {"ORG", "PERSON"}
+OBJECT_TYPES = {"ORG", "PERSON", "PLACE"}
+MAX_PATH = 7            # longer dependency paths are "far": too sparse to learn from
+MAX_BETWEEN = 12        # words between the ends read one by one
+MAX_PAIR_TOKENS = 60    # ends further apart than this in one sentence are not a pair
+
+_SUFFIXES = ("ing", "ed", "es", "s")
+_WORD = re.compile(r"[a-z]")
+
+
+def stem(word: str) -> str:
+    """A crude, deterministic stem: lowercase, a common inflection stripped. The parse
+    is run without spaCy's lemmatizer (see ``nlp.load_nlp``), and the model only needs
+    "attacked", "attacks" and "attacking" to share a feature."""
+    w = word.lower().replace("’", "'")
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    for suf in _SUFFIXES:
+        if len(w) > len(suf) + 3 and w.endswith(suf) and not w.endswith("ss"):
+            return w[: -len(suf)]
+    return w
+
+
+@lru_cache(maxsize=1)
+def cue_classes() -> dict[str, frozenset]:
+    """stem -> the cue classes of ``data/relations.json`` it belongs to. A phrase cue
+    ("claimed responsibility for") gives its content words."""
+    out: dict[str, set] = {}
+    for name, words in relation_spec()["cues"].items():
+        if name in ("AUX", "LEADER_ADJ", "MERGE_TO"):
+            continue
+        for phrase in words:
+            for w in phrase.lower().split():
+                if len(w) > 3 and w not in ("with", "from", "into", "itself", "away", "over"):
+                    out.setdefault(stem(w), set()).add(name)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _span(sent, ref):
+    return sent.doc.char_span(ref.start, ref.end, alignment_mode="expand")
+
+
+def _ancestors(tok) -> list:
+    out = [tok]
+    while out[-1].head is not out[-1] and len(out) < 40:
+        out.append(out[-1].head)
+    return out
+
+
+def dependency_path(a, b) -> tuple[list[str], list, object | None]:
+    """(edge labels, tokens strictly between on the path, lowest common ancestor)
+    from token ``a`` up to their common ancestor and down to ``b``. ``conj`` edges are
+    passed through: "X and Y attacked Z" gives Y the path of X."""
+    up_a, up_b = _ancestors(a), _ancestors(b)
+    pos_b = {t.i: k for k, t in enumerate(up_b)}
+    lca_k = next((k for k, t in enumerate(up_a) if t.i in pos_b), None)
+    if lca_k is None:
+        return [], [], None
+    lca = up_a[lca_k]
+    left = up_a[:lca_k]
+    right = up_b[:pos_b[lca.i]]
+    labels = [f"{t.dep_}^" for t in left if t.dep_ != "conj"]
+    labels += [f"v{t.dep_}" for t in reversed(right) if t.dep_ != "conj"]
+    middle = left[1:] + ([lca] if lca.i not in (a.i, b.i) else []) + list(reversed(right[1:]))
+    return labels, middle, lca
+
+
+def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span) -> dict[str, float]:
+    f: dict[str, float] = {}
+    span = sent.span
+    doc = span.doc
+    f[f"T={s_ref.type}>{o_ref.type}"] = 1.0
+    f[f"K={s_ref.kind or '-'}>{o_ref.kind or '-'}"] = 1.0
+    f[f"Ks={s_ref.kind or '-'}"] = 1.0
+    f[f"Ko={o_ref.kind or '-'}"] = 1.0
+    first, second = (s_span, o_span) if s_span.start <= o_span.start else (o_span, s_span)
+    order = "so" if first is s_span else "os"
+    f["ord=" + order] = 1.0
+    between = [t for t in doc[first.end: second.start] if not t.is_space]
+    n = len(between)
+    bucket = "0" if n == 0 else "1" if n == 1 else "2" if n == 2 else "3-4" if n <= 4 else "5-7" if n <= 7 else \
+        "8-12" if n <= 12 else "far"
+    f["dist=" + bucket] = 1.0
+    f[f"ord_dist={order}{bucket}"] = 1.0
+    classes = cue_classes()
+    words = [stem(t.text) for t in between if _WORD.search(t.lower_) or t.text in "(,"]
+    if n <= MAX_BETWEEN:
+        for w in words:
+            f["b:" + w] = 1.0
+        for x, y in zip(words, words[1:]):
+            f[f"bb:{x}_{y}"] = 1.0
+        if not words:
+            f["b:<none>"] = 1.0
+    else:
+        for w in words[:3]:
+            f["bl:" + w] = 1.0
+        for w in words[-3:]:
+            f["br:" + w] = 1.0
+    for w in words:
+        for c in classes.get(w, ()):
+            f["cb:" + c] = 1.0
+            f[f"cb:{c}:{order}"] = 1.0
+    # a few words either side of the pair
+    for k, t in enumerate(doc[max(span.start, first.start - 3): first.start]):
+        f["w-:" + stem(t.text)] = 1.0
+    for t in doc[second.end: min(span.end, second.end + 3)]:
+        f["w+:" + stem(t.text)] = 1.0
+        for c in classes.get(stem(t.text), ()):
+            f["ca:" + c] = 1.0
+    # the dependency path between the two heads
+    sh, oh = s_span.root, o_span.root
+    f["sd:" + sh.dep_] = 1.0
+    f["od:" + oh.dep_] = 1.0
+    if oh.dep_ == "pobj":
+        f["oprep:" + oh.head.lower_] = 1.0
+        f[f"oprep:{oh.head.lower_}:{oh.head.head.dep_}"] = 1.0
+    if sh.dep_ == "pobj":
+        f["sprep:" + sh.head.lower_] = 1.0
+    labels, middle, lca = dependency_path(sh, oh)
+    if lca is None:
+        f["p:<none>"] = 1.0
+    elif len(labels) <= MAX_PATH:
+        f["pd:" + " ".join(labels)] = 1.0
+        mid = [stem(t.text) for t in middle]
+        f["p:" + " ".join(labels) + "|" + " ".join(mid)] = 1.0
+        for w in mid:
+            f["pw:" + w] = 1.0
+            for c in classes.get(w, ()):
+                f["cp:" + c] = 1.0
+        f["lca:" + stem(lca.text)] = 1.0
+        f[f"lca:{stem(lca.text)}:{labels[0] if labels else ''}"] = 1.0
+        f["plen=" + str(len(labels))] = 1.0
+    else:
+        f["p:far"] = 1.0
+    if s_ref.pronoun:
+        f["sref"] = 1.0
+    if o_ref.pronoun:
+        f["oref"] = 1.0
+    # the precise rules' verdict on this pair is evidence the model weighs
+    for s, o, rel in sent.rule_pairs:
+        if s == s_ref.entity and o == o_ref.entity:
+            f["rule:" + rel] = 1.0
+        elif s == o_ref.entity and o == s_ref.entity:
+            f["rule_rev:" + rel] = 1.0
+    lo = min(s_ref.start, o_ref.start) - span.start_char
+    hi = max(s_ref.end, o_ref.end) - span.start_char
+    text = span.text
+    window = text[max(0, lo - 60): hi + 20]
+    if context.find_hedge(window):
+        f["hedge"] = 1.0
+    if context.find_negation(text[max(0, lo - 40): hi]):
+        f["neg"] = 1.0
+    return f
+
+
+def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -> list[Candidate]:
+    """``extra``: (sentence index, subject root, object root) -> more feature names
+    (the attack frames' roles, ``events.frame_features``)."""
+    out: list[Candidate] = []
+    extra = extra or {}
+    # how much the document is about each actor, and how often a pair meets
+    counts: dict[int, int] = {}
+    for sent in sentences:
+        for r in sent.refs:
+            counts[r.entity] = counts.get(r.entity, 0) + 1
+    ranked = sorted((e for e in counts), key=lambda e: -counts[e])
+    rank = {e: i for i, e in enumerate(ranked)}
+    meets: dict[frozenset, int] = {}
+    for sent in sentences:
+        ents = {r.entity for r in sent.refs}
+        for a in ents:
+            for b in ents:
+                if a < b:
+                    key = frozenset((a, b))
+                    meets[key] = meets.get(key, 0) + 1
+    for k, sent in enumerate(sentences):
+        ends = [(r, _span(sent.span, r)) for r in sent.refs]
+        ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
+        best: dict[tuple[int, int], tuple] = {}
+        for r1, sp1 in ends:
+            if r1.type not in SUBJECT_TYPES:
+                continue
+            for r2, sp2 in ends:
+                if r2 is r1 or r2.entity == r1.entity or r2.type not in OBJECT_TYPES:
+                    continue
+                gap = abs(sp1.root.i - sp2.root.i)
+                if gap > MAX_PAIR_TOKENS:
+                    continue
+                key = (r1.entity, r2.entity)
+                # the closest pair of mentions of the two actors speaks for them
+                if key not in best or gap < best[key][0]:
+                    best[key] = (gap, r1, sp1, r2, sp2)
+        for (s, o), (_, r1, sp1, r2, sp2) in best.items():
+            feats = pair_features(sent, r1, r2, sp1, sp2)
+            for name in extra.get((k, s, o), ()):
+                feats[name] = 1.0
+            n = meets.get(frozenset((s, o)), 1)
+            feats["meets=" + ("1" if n == 1 else "2" if n == 2 else "3+")] = 1.0
+            feats["srank=" + str(min(rank.get(s, 9), 3))] = 1.0
+            feats["orank=" + str(min(rank.get(o, 9), 3))] = 1.0
+            feats[f"T_srank={r1.type}{min(rank.get(s, 9), 3)}>{r2.type}"] = 1.0
+            if k == 0:
+                feats["first_sentence"] = 1.0
+            out.append(Candidate(s, o, k, feats, hedged="hedge" in feats, negated="neg" in feats,
+                                 subject_ref=r1.pronoun, object_ref=r2.pronoun))
+    return out

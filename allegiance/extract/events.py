@@ -1,0 +1,209 @@
+"""Attack frames: one per attack trigger, with its roles read from the dependency parse.
+
+Triggers are the attack verbs and nouns of ``data/relations.json`` (ATTACK_VERB,
+ATTACK_NOUN, CARRY, CLAIM). Roles:
+- attacker: the agent (active subject, "by X" of a passive), the subject of "claimed
+  (responsibility for)", "X gunmen"/"X fighters" (a compound or possessive on the
+  subject), or the subject of a carry verb whose object is an attack noun;
+- target: the object, "on/against X", the subject of a passive, or the force the dead
+  belong to ("killing 12 Malian soldiers": a state-force mention);
+- place ("in/near X"), date (the sentence's), killed and wounded.
+A frame with no named attacker ("unidentified gunmen stormed ...") yields no fact but
+is kept: a later sentence whose subject claims an attack ("the attack was claimed by
+X", "X claimed responsibility") completes it. The frames feed the relation model as
+features of the candidate pairs whose ends fill their roles, and the claims that
+complete an earlier frame become facts of their own (rule ``frame-claim``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from allegiance.extract import context
+from allegiance.extract.candidates import stem
+from allegiance.extract.cues import relation_spec
+from allegiance.extract.work import SentenceInfo
+
+_SUBJ = ("nsubj", "csubj")
+_PASS_SUBJ = ("nsubjpass",)
+_OBJ = ("dobj", "obj")
+_TARGET_PREPS = ("on", "against", "at", "upon", "targeting")
+_PLACE_PREPS = ("in", "near", "at", "outside", "around", "across")
+
+
+@lru_cache(maxsize=1)
+def _triggers() -> tuple[frozenset, frozenset, frozenset]:
+    spec = relation_spec()["cues"]
+    verbs = {stem(w) for w in spec["ATTACK_VERB"] + spec["ATTACK_PASSIVE"] if " " not in w}
+    nouns = {stem(w) for w in spec["ATTACK_NOUN"] if " " not in w}
+    carry = {stem(w.split()[0]) for w in spec["CARRY"]}
+    claims = {"claim", "claimed", "claims"}
+    # "war", "campaign", "insurgency", "operation": too general to be one attack
+    nouns -= {stem(w) for w in ("war", "campaign", "insurgency", "operation", "operations", "offensive")}
+    return frozenset(verbs), frozenset(nouns), frozenset(carry | {stem(c) for c in claims})
+
+
+@dataclass
+class Frame:
+    sentence: int
+    trigger: str
+    attacker: list = field(default_factory=list)   # relations.Ref
+    target: list = field(default_factory=list)
+    place: object | None = None
+    killed: int | None = None
+    claimed: bool = False
+
+
+def _ref_at(tok, sent: SentenceInfo):
+    """The actor (named or referred to) whose mention covers ``tok`` or its subtree head."""
+    for r in sent.refs:
+        if r.start <= tok.idx < r.end:
+            return r
+    return None
+
+
+def _refs_of(tok, sent: SentenceInfo) -> list:
+    """Actors for a role filled by ``tok``: its own mention, a compound/possessive on it
+    ("Malian soldiers", "the group's fighters"), or its conjuncts."""
+    out = []
+    heads = [tok] + [c for c in tok.children if c.dep_ == "conj"]
+    for h in heads:
+        r = _ref_at(h, sent)
+        if r is None:
+            for ch in h.children:
+                if ch.dep_ in ("compound", "poss", "amod", "nmod"):
+                    r = _ref_at(ch, sent)
+                    if r is not None:
+                        break
+        if r is None:
+            # "fighters of X", "members of X"
+            for ch in h.children:
+                if ch.dep_ == "prep" and ch.lower_ == "of":
+                    for g in ch.children:
+                        if g.dep_ == "pobj":
+                            r = _ref_at(g, sent)
+        if r is not None and r not in out:
+            out.append(r)
+    return out
+
+
+def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
+    verbs, nouns, carry = _triggers()
+    out = []
+    for tok in sent.span:
+        st = stem(tok.text)
+        is_verb = tok.tag_.startswith("VB")
+        if not ((is_verb and (st in verbs or st in carry)) or (not is_verb and st in nouns)):
+            continue
+        f = Frame(index, tok.lower_)
+        if is_verb:
+            passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
+            for c in tok.children:
+                if c.dep_ in _SUBJ and not passive:
+                    f.attacker += _refs_of(c, sent)
+                elif c.dep_ in _PASS_SUBJ:
+                    (f.attacker if st in carry else f.target).extend(_refs_of(c, sent))
+                elif c.dep_ == "agent":
+                    for g in c.children:
+                        if g.dep_ == "pobj":
+                            f.attacker += _refs_of(g, sent)
+                elif c.dep_ in _OBJ:
+                    if st in carry:
+                        # "carried out an attack on X", "claimed the attack on X"
+                        if stem(c.text) in nouns or st.startswith("claim"):
+                            f.claimed = st.startswith("claim")
+                            f.target += _noun_targets(c, sent)
+                    else:
+                        f.target += _refs_of(c, sent)
+                elif c.dep_ == "prep":
+                    _prep_role(c, f, sent)
+            # "... said it attacked": the subject of the report verb is the attacker's voice
+            if not f.attacker and tok.dep_ in ("ccomp", "xcomp") and tok.head.tag_.startswith("VB"):
+                for c in tok.head.children:
+                    if c.dep_ in _SUBJ:
+                        f.attacker += _refs_of(c, sent)
+            if st in carry and not f.target and not f.claimed:
+                continue
+        else:
+            f.target += _noun_targets(tok, sent)
+            for c in tok.children:
+                if c.dep_ in ("compound", "poss", "amod"):
+                    r = _ref_at(c, sent)
+                    if r is not None and r.type != "PLACE":
+                        f.attacker.append(r)
+            # "the attack was claimed by X" / "X claimed the attack"
+            h = tok.head
+            if h.tag_.startswith("VB") and stem(h.text) in carry:
+                for c in h.children:
+                    if c.dep_ in _SUBJ and tok.dep_ in _OBJ:
+                        f.attacker += _refs_of(c, sent)
+                    elif c.dep_ == "agent":
+                        for g in c.children:
+                            if g.dep_ == "pobj":
+                                f.attacker += _refs_of(g, sent)
+                f.claimed = stem(h.text).startswith("claim")
+        # the force the dead belong to: "killing 12 soldiers of X" is covered by _refs_of
+        f.attacker = [r for r in f.attacker if r.type in ("ORG", "PERSON")]
+        f.target = [r for r in f.target if r not in f.attacker]
+        if f.place is None:
+            f.place = next((r for r in f.target if r.type == "PLACE"), None)
+        f.killed = context.killed(sent.span.text)
+        if f.attacker or f.target:
+            out.append(f)
+    return out
+
+
+def _noun_targets(noun, sent: SentenceInfo) -> list:
+    out = []
+    for c in noun.children:
+        if c.dep_ == "prep" and c.lower_ in _TARGET_PREPS + _PLACE_PREPS:
+            for g in c.children:
+                if g.dep_ == "pobj":
+                    out += _refs_of(g, sent)
+    return out
+
+
+def _prep_role(prep, f: Frame, sent: SentenceInfo) -> None:
+    for g in prep.children:
+        if g.dep_ != "pobj":
+            continue
+        refs = _refs_of(g, sent)
+        if prep.lower_ in _TARGET_PREPS:
+            f.target += [r for r in refs if r.type != "PLACE" or prep.lower_ != "at"]
+        if prep.lower_ in _PLACE_PREPS:
+            for r in refs:
+                if r.type == "PLACE" and f.place is None:
+                    f.place = r
+
+
+def frame_features(frames: list[Frame]) -> dict[tuple[int, int, int], list[str]]:
+    """(sentence, subject root, object root) -> frame features for that candidate."""
+    out: dict[tuple[int, int, int], list[str]] = {}
+    for f in frames:
+        for a in f.attacker:
+            for t in f.target:
+                if a.entity != t.entity:
+                    out.setdefault((f.sentence, a.entity, t.entity), []).append(
+                        "frame:claimed" if f.claimed else "frame:attack")
+                    out.setdefault((f.sentence, t.entity, a.entity), []).append("frame:reverse")
+            if f.place is not None and f.place.entity != a.entity:
+                out.setdefault((f.sentence, a.entity, f.place.entity), []).append("frame:place")
+    return out
+
+
+def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[tuple[object, object, int]]:
+    """(attacker ref, target ref, sentence of the claim) for a claim in one sentence of an
+    attack told, without its attacker, in an earlier sentence (at most three back)."""
+    out = []
+    open_frames: list[Frame] = []
+    for f in sorted(frames, key=lambda f: f.sentence):
+        if f.attacker and f.claimed and not f.target:
+            for g in reversed(open_frames):
+                if f.sentence - g.sentence <= 3 and g.target:
+                    for a in f.attacker:
+                        for t in g.target:
+                            if a.entity != t.entity:
+                                out.append((a, t, f.sentence))
+                    break
+        elif not f.attacker and f.target:
+            open_frames.append(f)
+    return out

@@ -1,0 +1,114 @@
+"""Facts: the rules and the model meet here, as ``data/combine.json`` says.
+
+Each candidate gets a calibrated probability per relation from the model; per document,
+the best-scored sentence speaks for each (subject, relation, object). A model fact keeps
+that sentence as evidence, with its date, attribution and hedging; a hedged one keeps
+``hedged: true`` and a lower confidence."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from allegiance.extract import context
+from allegiance.extract.signatures import HEDGED_FACTOR, fits
+from allegiance.extract.work import DocState
+from allegiance.records import SYMMETRIC_RELATIONS, Extraction, Fact
+
+COMBINE_PATH = Path(__file__).resolve().parents[1] / "data" / "combine.json"
+
+
+@lru_cache(maxsize=1)
+def combine_policy() -> dict:
+    return json.loads(COMBINE_PATH.read_text(encoding="utf-8"))
+
+
+def policy(relation: str, data: dict | None = None) -> dict:
+    data = data or combine_policy()
+    return {**data["default"], **data.get("relations", {}).get(relation, {})}
+
+
+def score_candidates(state: DocState, model) -> dict[tuple, tuple[float, object]]:
+    """(subject eid, relation, object eid) -> (best calibrated probability, candidate)."""
+    best: dict[tuple, tuple[float, object]] = {}
+    if not getattr(model, "relations", None):
+        return best
+    eid = state.root_to_eid
+    for c in state.candidates:
+        st, sk = state.root_type[c.subject], state.root_kind[c.subject]
+        ot, ok = state.root_type[c.object], state.root_kind[c.object]
+        for rel, p in model.predict(c.features).items():
+            if not fits(rel, st, sk, ot, ok):
+                continue
+            s, o = eid[c.subject], eid[c.object]
+            if rel in SYMMETRIC_RELATIONS and s > o:
+                s, o = o, s
+            key = (s, rel, o)
+            if key not in best or p > best[key][0]:
+                best[key] = (p, c)
+    return best
+
+
+def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
+    ex = state.extraction
+    scored = score_candidates(state, model)
+    facts: dict[tuple, Fact] = {}
+    for f in state.rule_facts:
+        pol = policy(f.relation, combine)
+        key = _key(f.subject, f.relation, f.object)
+        if pol["rules"] == "drop":
+            continue
+        if pol["rules"] == "confirm" and scored and scored.get(key, (0.0,))[0] < pol["rule_floor"]:
+            continue
+        facts.setdefault(key, f)
+    # an attack told without its attacker, claimed in a later sentence
+    for a, t, k in state.events:
+        if not _fits_refs("attacked", a, t):
+            continue
+        key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
+        if key not in facts and policy("attacked", combine)["rules"] != "drop":
+            sent = state.sentences[k]
+            facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
+                              0.7, False, sent.attributed_to, {"date": sent.date} if sent.date else {}, "frame-claim")
+    for key, (p, c) in scored.items():
+        s, rel, o = key
+        pol = policy(rel, combine)
+        if not pol["model"] or key in facts:
+            continue
+        if p < model.threshold(rel) + pol["threshold_offset"]:
+            continue
+        sent = state.sentences[c.sentence]
+        conf = p * (HEDGED_FACTOR if c.hedged else 1.0)
+        attributes: dict = {}
+        if rel == "attacked":
+            k = context.killed(sent.span.text)
+            if k is not None:
+                attributes["killed"] = k
+            place = o if state.extraction and _is_place(ex, o) else next(
+                (state.root_to_eid[r.entity] for r in sent.refs if r.type == "PLACE"), None)
+            if place is not None:
+                attributes["place"] = place
+            if sent.date:
+                attributes["date"] = sent.date
+        facts[key] = Fact(s, rel, o, sent.evidence, sent.raw_start, sent.raw_end, sent.date, round(conf, 3),
+                          c.hedged, sent.attributed_to, attributes, "model")
+    out = list(facts.values())
+    leaders = {(f.subject, f.object) for f in out if f.relation == "leader_of"}
+    out = [f for f in out if not (f.relation == "member_of" and (f.subject, f.object) in leaders)]
+    out.sort(key=lambda f: (f.start, f.relation))
+    ex.facts = out
+    return ex
+
+
+def _key(s: str, rel: str, o: str) -> tuple:
+    if rel in SYMMETRIC_RELATIONS and s > o:
+        s, o = o, s
+    return (s, rel, o)
+
+
+def _is_place(ex: Extraction, eid: str) -> bool:
+    return any(e.id == eid and e.type == "PLACE" for e in ex.entities)
+
+
+def _fits_refs(relation: str, a, t) -> bool:
+    return fits(relation, a.type, a.kind, t.type, t.kind)
