@@ -607,8 +607,10 @@ def facts(
 @app.command("eval")
 @_guarded
 def eval_(
-    paths: list[str] = typer.Argument(..., help="Files or folders to extract."),
-    gold: Path = typer.Option(..., "--gold", help="Gold JSON Lines file."),
+    paths: list[str] = typer.Argument(..., help="Files or folders to extract (a .jsonl among them is read as gold)."),
+    gold: list[Path] = typer.Option([], "--gold", help="Gold JSON Lines file (repeat for several)."),
+    cv: int = typer.Option(0, "--cv", help="K-fold document-level cross-validation of the relation model "
+                                          "(trained on K-1 folds, scored on the K-th)."),
     errors: bool = typer.Option(False, "--errors", help="List misses and false positives."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -617,21 +619,97 @@ def eval_(
     from allegiance.eval.scoring import load_gold, score_corpus
     from allegiance.pipeline import extract_paths
 
-    gold_docs = load_gold(gold)
-    preds, failed = [], 0
-    for item in extract_paths(paths):
-        if isinstance(item, IngestError):
-            failed += 1
-            _line(f"error: {item.source}: {item.message}")
-            continue
-        preds.append(item.to_schema())
-    report = score_corpus(gold_docs, preds)
+    gold_paths, paths = _split_gold(gold, paths)
+    failed = 0
+    if cv:
+        from allegiance.learn.cv import cross_validate
+
+        corpus = _load_corpus(gold_paths, paths)
+        failed = len(corpus.errors)
+        with _progress() as progress:
+            task = progress.add_task("cross-validating", total=cv)
+            report = cross_validate(corpus, cv, on_fold=lambda n, k: progress.update(task, completed=n))
+    else:
+        gold_docs = [g for p in gold_paths for g in load_gold(p)]
+        preds = []
+        for item in extract_paths(paths):
+            if isinstance(item, IngestError):
+                failed += 1
+                _line(f"error: {item.source}: {item.message}")
+                continue
+            preds.append(item.to_schema())
+        report = score_corpus(gold_docs, preds)
     if as_json:
         sys.stdout.write(json.dumps(report_to_dict(report), ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         render_report(report, _out(), errors=errors)
     if failed:
         raise typer.Exit(1)
+
+
+def _split_gold(gold: list[Path], paths: list[str]) -> tuple[list[Path], list[str]]:
+    """``--gold A --gold B DOCS`` or ``--gold A B.jsonl DOCS``: gold files may also stand
+    among the paths (documents are never JSON Lines)."""
+    gold_paths = list(gold) + [Path(p) for p in paths if p.endswith(".jsonl")]
+    paths = [p for p in paths if not p.endswith(".jsonl")]
+    if not gold_paths:
+        raise typer.BadParameter("no gold file: give --gold FILE")
+    if not paths:
+        raise typer.BadParameter("no documents to read")
+    return gold_paths, paths
+
+
+def _progress():
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeElapsedColumn(), console=_err(), transient=True)
+
+
+def _load_corpus(gold_paths: list[Path], paths: list[str]):
+    from allegiance.learn.cv import load_corpus
+
+    with _progress() as progress:
+        task = progress.add_task("reading and parsing", total=None)
+        corpus = load_corpus(gold_paths, paths, on_document=lambda n: progress.update(task, completed=n))
+    for err in corpus.errors:
+        _line(f"error: {err.source}: {err.message}")
+    if corpus.missing:
+        _line(f"warning: {len(corpus.missing)} gold documents not found among the paths")
+    return corpus
+
+
+# -- train --------------------------------------------------------------------------------
+@app.command()
+@_guarded
+def train(
+    paths: list[str] = typer.Argument(..., help="Documents of the gold (files or folders; a .jsonl among them is gold)."),
+    gold: list[Path] = typer.Option([], "--gold", help="Gold JSON Lines file (repeat for several)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Artifact folder (default: the shipped model's, "
+                                                          "allegiance/data/models/relations)."),
+    cv: int = typer.Option(5, "--cv", help="Folds of the cross-validation whose scores the artifact records (0: none)."),
+) -> None:
+    """Train the relation model from gold and write its artifact (weights, settings,
+    data hash and cross-validated scores)."""
+    from allegiance.eval.report import report_to_dict
+    from allegiance.extract.model import MODEL_DIR
+    from allegiance.learn.cv import train_artifact
+
+    gold_paths, paths = _split_gold(gold, paths)
+    corpus = _load_corpus(gold_paths, paths)
+    target = out or MODEL_DIR
+    with _progress() as progress:
+        task = progress.add_task("training", total=(cv or 0) + 1)
+        model, report = train_artifact(corpus, target, cv, on_step=lambda n: progress.update(task, completed=n))
+    console = _out()
+    console.print(_t(f"model: {target}"))
+    console.print(_t(f"trained on {model.meta['training']['documents']} documents, "
+                     f"{model.meta['training']['candidates']} candidates, {model.meta['training']['features']} features; "
+                     f"data sha256 {model.meta['data_sha256'][:16]}"))
+    if report is not None:
+        d = report_to_dict(report)
+        console.print(_t(f"cross-validated ({cv} folds): P {d['overall']['precision']:.3f} "
+                         f"R {d['overall']['recall']:.3f} F1 {d['overall']['f1']:.3f}"))
 
 
 # -- demo ---------------------------------------------------------------------------------

@@ -30,6 +30,19 @@ def _counts_row(name: str, c: Counts) -> list[str]:
             _fmt(c.precision, c.pred), _fmt(c.recall, c.gold), _fmt(c.f1, f1_den)]
 
 
+# Ties between organisations and people: who leads, joins, pledges to, splits from, is a
+# branch of, allies with, rivals or merges into whom (not where, and not attacks).
+ORG_TIES = ("leader_of", "member_of", "pledged_allegiance_to", "defected_from", "joined", "affiliate_of",
+            "allied_with", "rival_of", "merged_into")
+
+
+def organizational_ties(report: EvalReport) -> Counts:
+    out = Counts()
+    for rel in ORG_TIES:
+        out.add(report.relations.get(rel, Counts()))
+    return out
+
+
 def render_report(report: EvalReport, console: Console, *, errors: bool = False) -> None:
     """Print the fact table, the entity table, the alias-split count and (``errors=True``)
     the misses and false positives grouped by document."""
@@ -39,6 +52,7 @@ def render_report(report: EvalReport, console: Console, *, errors: bool = False)
     for rel in _relation_order(report):
         facts.add_row(*_counts_row(rel, report.relations.get(rel, Counts())))
     facts.add_section()
+    facts.add_row(*_counts_row("organizational ties", organizational_ties(report)))
     facts.add_row(*_counts_row("overall", report.overall), style="bold")
     console.print(facts)
 
@@ -84,6 +98,7 @@ def report_to_dict(report: EvalReport) -> dict:
     """A JSON-serialisable summary, including the error lists."""
     return {
         "overall": report.overall.to_dict(),
+        "organizational_ties": organizational_ties(report).to_dict(),
         "relations": {r: report.relations.get(r, Counts()).to_dict() for r in _relation_order(report)},
         "entities": {t: report.entities[t].to_dict() for t in _entity_order(report)
                      if t in report.entities},
