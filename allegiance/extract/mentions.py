@@ -378,7 +378,47 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
         cls = equiv.get(head, head)
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
                         key=f"state:{country}:{cls}", extra={"country": country}))
+    spans = SpanSet(len(text), [*taken, *((c.start, c.end) for c in out)])
+    # "Kenya's government", "Pakistan's military": a country's own force
+    for m in _possessive_force_rx().finditer(text):
+        hit = idx.keys.get(match_key(m.group(1)))
+        if hit is None or hit[0].type != "PLACE" or hit[0].kind != "country" or spans.overlaps(m.start(), m.end()):
+            continue
+        head = m.group(2).lower()
+        cls = equiv.get(head, head)
+        out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
+                        key=f"state:{hit[0].id}:{cls}", extra={"country": hit[0].id}))
+        spans.add(m.start(), m.end())
+    # "the army", "security forces", "soldiers": no country named; clustering decides whose
+    for m in _bare_force_rx().finditer(text):
+        if spans.overlaps(m.start(), m.end()):
+            continue
+        before = text[max(0, m.start() - 2):m.start()]
+        prev = re.search(r"([A-Z][\w’'\-]*)\s$", text[max(0, m.start() - 25):m.start()])
+        if before[-1:].isalpha() or (prev and prev.group(1).lower() not in _DETERMINERS):
+            continue   # part of a longer name or description ("Malian soldiers" is taken above)
+        head = m.group(0).lower()
+        cls = equiv.get(head, head)
+        out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
+                        key=f"state:?:{cls}", extra={"country": None, "bare": True}))
+        spans.add(m.start(), m.end())
     return out
+
+
+_DETERMINERS = frozenset(["the", "a", "an", "its", "their", "his", "her", "our", "some", "many", "several", "these",
+                          "those", "other", "two", "three", "dozens", "hundreds", "no", "both", "all"])
+
+
+@lru_cache(maxsize=1)
+def _possessive_force_rx() -> re.Pattern:
+    heads = sorted(cues()["state_force_heads"], key=len, reverse=True)
+    return re.compile(r"\b([A-Z][\w\-]+(?: [A-Z][\w\-]+){0,2})['’]s? (" + "|".join(re.escape(h) for h in heads) + r")\b")
+
+
+@lru_cache(maxsize=1)
+def _bare_force_rx() -> re.Pattern:
+    heads = sorted(cues()["bare_state_force_heads"], key=len, reverse=True)
+    return re.compile(r"(?<![\w\-])(?:" + "|".join(re.escape(h) for h in heads) + r")(?![\w\-])")
 
 
 @lru_cache(maxsize=1)
@@ -466,3 +506,54 @@ def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
         kept.append(c)
         spans.add(c.start, c.end)
     return sorted(kept, key=lambda c: c.start)
+
+
+_ACR_DEF = re.compile(r"\(\s*([A-Z][A-Za-z0-9/\-]{1,11})\s*\)")
+_NAME_WORD = re.compile(r"[A-Z][\w’'\-]*|of|for|and|the|de|du|des|la|le|el|al|in|to|a|wal|y")
+_LINK_WORDS = frozenset(["of", "for", "and", "the", "de", "du", "des", "la", "le", "el", "al", "in", "to", "a", "wal", "y"])
+
+
+def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
+    """Names defined by their acronym, "Long Name of Something (LNS)", whether or not the
+    NER knows the long name: the capitalised words before the parenthesis whose
+    initials spell the acronym's capitals (the Schwartz-Hearst idea, kept to names). Both
+    the long name and its acronym become ORG mentions; clustering joins them."""
+    out = []
+    for m in _ACR_DEF.finditer(text):
+        acr = m.group(1)
+        letters = [ch for ch in re.split(r"[/]", acr)[0] if ch.isupper()]
+        if len(letters) < 2 or len(letters) > 10:
+            continue
+        # words before the parenthesis, nearest first
+        words = [(w.start(), w.end(), w.group(0)) for w in re.finditer(r"[^\s(),;:]+", text[max(0, m.start() - 160):m.start()])]
+        base = max(0, m.start() - 160)
+        words = [(base + a, base + b, w) for a, b, w in words]
+        if not words or "\n" in text[words[-1][1]:m.start()]:
+            continue
+        # the run of name words before the parenthesis ("the", "of", "and" may sit inside)
+        run: list[tuple[int, list[str]]] = []
+        for a, b, w in reversed(words):
+            if "\n" in text[a:m.start()] or len(run) > 14:
+                break
+            core = re.sub(r"^(?:al|el|wal|ad|ar|as|ash|at|az)-", "", w.strip("\"“”‘’'"))
+            if core and core.lower() in _LINK_WORDS and not core[0].isupper():
+                run.append((a, []))
+                continue
+            if not core or not core[0].isupper():
+                break
+            run.append((a, [p[0] for p in re.split(r"[-/]", core) if p and p[0].isupper()]))
+        start, count = None, 0
+        for a, initials in run:
+            count += len(initials)
+            if initials and initials[0] == letters[0] and len(letters) - 1 <= count <= len(letters) + 1:
+                start = a
+                break
+        if start is None:
+            continue
+        s, e = _clean_span(text, start, m.start())
+        name = text[s:e]
+        if len(name.split()) < 2 or _overlaps((s, e), taken):
+            continue
+        out.append(Cand(s, e, name, "ORG", "acronym", None, None, key=match_key(name)))
+        taken.append((s, e))
+    return out

@@ -1,5 +1,6 @@
 """Cheap candidate selection: which parts of a document the statistical pipeline
-must read.
+must read. Open world: the gazetteer speeds the decision up but is never needed for
+it; conflict vocabulary, armed-actor nouns and capitalised names suffice.
 
 spaCy's parse is the cost (the tokenizer alone is ~30x faster). A relation needs
 an actor, so a sentence is worth parsing only when it names a known group or
@@ -126,7 +127,28 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
             if hit[0].kind in kinds:
                 return True
     low = text.lower()
-    return bool(_gate_rx().search(text)) or any(w in low for w in cues()["strong_cues"])
+    if bool(_gate_rx().search(text)) or any(w in low for w in cues()["strong_cues"]):
+        return True
+    # open world: a group no list knows is still a group; conflict vocabulary tells
+    ow = cues()["open_world"]
+    return len(_open_world_rx().findall(low)) >= ow["min_hits"]
+
+
+@lru_cache(maxsize=1)
+def _open_world_rx() -> re.Pattern:
+    ow = cues()["open_world"]
+    words = sorted(set(ow["actor_nouns"]) | set(ow["conflict_words"]), key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+
+
+@lru_cache(maxsize=1)
+def _actor_noun_rx() -> re.Pattern:
+    words = sorted(cues()["open_world"]["actor_nouns"], key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+
+
+# a capitalised word after the sentence's first: a possible name, for the NER to judge
+_INNER_NAME = re.compile(r"(?<=[\w,;:\)\]’'\"”] )[A-Z][\w’'\-]+")
 
 
 def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False) -> tuple[bool, bool]:
@@ -186,6 +208,8 @@ def select_blocks(text: str, idx: GazIndex) -> list[tuple[int, str]]:
         if not actor and _ANAPHOR.search(sent) and (place or cue.search(sent)):
             actor = True
         if not actor and (_NAMED_SOURCE.search(sent) or _titled_name_rx().search(sent)):
+            actor = True
+        if not actor and (_INNER_NAME.search(sent) or _actor_noun_rx().search(sent)):
             actor = True
         if actor:
             keep.append((s, e))

@@ -22,6 +22,9 @@ _ALIAS_GLUE = re.compile(
 )
 _PAREN_OPEN = re.compile(r"^\s*\(\s*[\"“‘']?(?:the\s+)?$")
 _STOP_SHORT = frozenset(cues()["short_form_stopwords"])
+_GEO_HEADS = frozenset(cues()["admin_place_heads"])
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_LINK = frozenset(["of", "for", "and", "the", "al", "el", "de", "du", "des", "la", "wal"])
 
 
 class _UF:
@@ -111,6 +114,26 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         else:
             first[k] = i
 
+    # 2b. a state force with no country named ("the army", "soldiers") is the force of that
+    #     class of the document's one country that has one; with none or several, it stays
+    #     an actor of its own
+    national: dict[str, set[str]] = {}
+    for c in cands:
+        if c.source == "state" and c.key.startswith("state:") and not c.extra.get("bare"):
+            _, country, cls = c.key.split(":", 2)
+            national.setdefault(cls, set()).add(c.key)
+        elif c.entry is not None and c.entry.kind == "state_force":
+            cls = "police" if "police" in c.entry.name.lower() else "military"
+            national.setdefault(cls, set()).add(_key(c))
+    for i, c in enumerate(cands):
+        if c.extra.get("bare"):
+            cls = c.key.split(":", 2)[2]
+            keys = national.get(cls, set())
+            if len(keys) == 1:
+                k = next(iter(keys))
+                if k in first:
+                    uf.union(first[k], i)
+
     # 3. alias glue between neighbouring mentions
     for i in range(n - 1):
         a, b = cands[i], cands[i + 1]
@@ -160,6 +183,21 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
                 if len(ft) <= len(toks):
                     continue
                 if rep.type == "PERSON" and ft[-len(toks):] == toks:
+                    matches.append(root)
+                    break
+                # a first name alone, once the full name is in the document ("Faraj")
+                if rep.type == "PERSON" and c.type == "PERSON" and len(toks) == 1 and ft[0] == toks[0] \
+                        and c.source != "coref":
+                    matches.append(root)
+                    break
+                # "Mansi" and "Mansi Township": a place and its administrative head word
+                if rep.type == "PLACE" and c.type == "PLACE" and len(ft) == len(toks) + 1 and ft[:-1] == toks \
+                        and ft[-1] in _GEO_HEADS:
+                    matches.append(root)
+                    break
+                # "AA" for "Arakan Army": an acronym spelling the initials of a name
+                if rep.type == "ORG" and _ACRONYM.fullmatch(c.text) and c.source != "coref" and \
+                        "".join(w[0] for w in ft if w not in _LINK) == c.text.lower():
                     matches.append(root)
                     break
                 if rep.type == "ORG" and c.type in ("ORG", "PERSON") and c.source != "coref" and (
