@@ -10,6 +10,7 @@ negation and hedging. Nothing here names a group or copies a sentence."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from allegiance.extract import context
@@ -26,6 +27,7 @@ _SUFFIXES = ("ing", "ed", "es", "s")
 _WORD = re.compile(r"[a-z]")
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A crude, deterministic stem: lowercase, a common inflection stripped. The parse
     is run without spaCy's lemmatizer (see ``nlp.load_nlp``), and the model only needs
@@ -58,35 +60,59 @@ def _span(sent, ref):
     return sent.doc.char_span(ref.start, ref.end, alignment_mode="expand")
 
 
-def _ancestors(tok) -> list:
-    out = [tok]
-    while out[-1].head is not out[-1] and len(out) < 40:
-        out.append(out[-1].head)
+@dataclass
+class Tokens:
+    """A parsed block's tokens as plain lists: the path and window features read them
+    thousands of times per article, and spaCy builds a Token object on every access."""
+
+    head: list[int]
+    dep: list[str]
+    stem: list[str]
+    word: list[bool]     # has a letter, or is "(" / ","
+    space: list[bool]
+
+
+def tokens_of(doc) -> Tokens:
+    head, dep, stems, word, space = [], [], [], [], []
+    for t in doc:
+        head.append(t.head.i)
+        dep.append(t.dep_)
+        stems.append(stem(t.text))
+        word.append(bool(_WORD.search(t.lower_)) or t.text in "(,")
+        space.append(t.is_space)
+    return Tokens(head, dep, stems, word, space)
+
+
+def _ancestors(tk: Tokens, i: int) -> list[int]:
+    out = [i]
+    while tk.head[out[-1]] != out[-1] and len(out) < 40:
+        out.append(tk.head[out[-1]])
     return out
 
 
-def dependency_path(a, b) -> tuple[list[str], list, object | None]:
+def dependency_path(tk: Tokens, a: int, b: int) -> tuple[list[str], list[int], int | None]:
     """(edge labels, tokens strictly between on the path, lowest common ancestor)
     from token ``a`` up to their common ancestor and down to ``b``. ``conj`` edges are
     passed through: "X and Y attacked Z" gives Y the path of X."""
-    up_a, up_b = _ancestors(a), _ancestors(b)
-    pos_b = {t.i: k for k, t in enumerate(up_b)}
-    lca_k = next((k for k, t in enumerate(up_a) if t.i in pos_b), None)
+    up_a, up_b = _ancestors(tk, a), _ancestors(tk, b)
+    pos_b = {t: k for k, t in enumerate(up_b)}
+    lca_k = next((k for k, t in enumerate(up_a) if t in pos_b), None)
     if lca_k is None:
         return [], [], None
     lca = up_a[lca_k]
     left = up_a[:lca_k]
-    right = up_b[:pos_b[lca.i]]
-    labels = [f"{t.dep_}^" for t in left if t.dep_ != "conj"]
-    labels += [f"v{t.dep_}" for t in reversed(right) if t.dep_ != "conj"]
-    middle = left[1:] + ([lca] if lca.i not in (a.i, b.i) else []) + list(reversed(right[1:]))
+    right = up_b[:pos_b[lca]]
+    labels = [f"{tk.dep[t]}^" for t in left if tk.dep[t] != "conj"]
+    labels += [f"v{tk.dep[t]}" for t in reversed(right) if tk.dep[t] != "conj"]
+    middle = left[1:] + ([lca] if lca not in (a, b) else []) + list(reversed(right[1:]))
     return labels, middle, lca
 
 
-def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span) -> dict[str, float]:
+def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens | None = None) -> dict[str, float]:
     f: dict[str, float] = {}
     span = sent.span
     doc = span.doc
+    tk = tk or tokens_of(doc)
     f[f"T={s_ref.type}>{o_ref.type}"] = 1.0
     f[f"K={s_ref.kind or '-'}>{o_ref.kind or '-'}"] = 1.0
     f[f"Ks={s_ref.kind or '-'}"] = 1.0
@@ -94,14 +120,14 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span) -> dict[str,
     first, second = (s_span, o_span) if s_span.start <= o_span.start else (o_span, s_span)
     order = "so" if first is s_span else "os"
     f["ord=" + order] = 1.0
-    between = [t for t in doc[first.end: second.start] if not t.is_space]
+    between = [i for i in range(first.end, second.start) if not tk.space[i]]
     n = len(between)
     bucket = "0" if n == 0 else "1" if n == 1 else "2" if n == 2 else "3-4" if n <= 4 else "5-7" if n <= 7 else \
         "8-12" if n <= 12 else "far"
     f["dist=" + bucket] = 1.0
     f[f"ord_dist={order}{bucket}"] = 1.0
     classes = cue_classes()
-    words = [stem(t.text) for t in between if _WORD.search(t.lower_) or t.text in "(,"]
+    words = [tk.stem[i] for i in between if tk.word[i]]
     if n <= MAX_BETWEEN:
         for w in words:
             f["b:" + w] = 1.0
@@ -119,37 +145,44 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span) -> dict[str,
             f["cb:" + c] = 1.0
             f[f"cb:{c}:{order}"] = 1.0
     # a few words either side of the pair
-    for k, t in enumerate(doc[max(span.start, first.start - 3): first.start]):
-        f["w-:" + stem(t.text)] = 1.0
-    for t in doc[second.end: min(span.end, second.end + 3)]:
-        f["w+:" + stem(t.text)] = 1.0
-        for c in classes.get(stem(t.text), ()):
+    for i in range(max(span.start, first.start - 3), first.start):
+        f["w-:" + tk.stem[i]] = 1.0
+    for i in range(second.end, min(span.end, second.end + 3)):
+        f["w+:" + tk.stem[i]] = 1.0
+        for c in classes.get(tk.stem[i], ()):
             f["ca:" + c] = 1.0
     # the dependency path between the two heads
-    sh, oh = s_span.root, o_span.root
-    f["sd:" + sh.dep_] = 1.0
-    f["od:" + oh.dep_] = 1.0
-    if oh.dep_ == "pobj":
-        f["oprep:" + oh.head.lower_] = 1.0
-        f[f"oprep:{oh.head.lower_}:{oh.head.head.dep_}"] = 1.0
-    if sh.dep_ == "pobj":
-        f["sprep:" + sh.head.lower_] = 1.0
-    labels, middle, lca = dependency_path(sh, oh)
+    sh, oh = s_span.root.i, o_span.root.i
+    f["sd:" + tk.dep[sh]] = 1.0
+    f["od:" + tk.dep[oh]] = 1.0
+    if tk.dep[oh] == "pobj":
+        prep = tk.head[oh]
+        f["oprep:" + tk.stem[prep]] = 1.0
+        f[f"oprep:{tk.stem[prep]}:{tk.dep[tk.head[prep]]}"] = 1.0
+    if tk.dep[sh] == "pobj":
+        f["sprep:" + tk.stem[tk.head[sh]]] = 1.0
+    labels, middle, lca = dependency_path(tk, sh, oh)
     if lca is None:
         f["p:<none>"] = 1.0
-    elif len(labels) <= MAX_PATH:
-        f["pd:" + " ".join(labels)] = 1.0
-        mid = [stem(t.text) for t in middle]
-        f["p:" + " ".join(labels) + "|" + " ".join(mid)] = 1.0
+    else:
+        mid = [tk.stem[i] for i in middle]
+        if len(labels) <= MAX_PATH:
+            f["pd:" + " ".join(labels)] = 1.0
+            f["p:" + " ".join(labels) + "|" + " ".join(mid)] = 1.0
+        else:
+            f["p:far"] = 1.0
+        # the ends of a long path still say how each end attaches ("nsubj^ ... vdobj")
+        f["pe:" + (labels[0] if labels else "") + "~" + (labels[-1] if labels else "")] = 1.0
+        f["plen=" + str(min(len(labels), 10))] = 1.0
         for w in mid:
             f["pw:" + w] = 1.0
             for c in classes.get(w, ()):
                 f["cp:" + c] = 1.0
-        f["lca:" + stem(lca.text)] = 1.0
-        f[f"lca:{stem(lca.text)}:{labels[0] if labels else ''}"] = 1.0
-        f["plen=" + str(len(labels))] = 1.0
-    else:
-        f["p:far"] = 1.0
+                f[f"cp:{c}:{labels[0] if labels else ''}"] = 1.0
+        f["lca:" + tk.stem[lca]] = 1.0
+        f[f"lca:{tk.stem[lca]}:{labels[0] if labels else ''}"] = 1.0
+        for c in classes.get(tk.stem[lca], ()):
+            f["clca:" + c] = 1.0
     if s_ref.pronoun:
         f["sref"] = 1.0
     if o_ref.pronoun:
@@ -162,7 +195,7 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span) -> dict[str,
             f["rule_rev:" + rel] = 1.0
     lo = min(s_ref.start, o_ref.start) - span.start_char
     hi = max(s_ref.end, o_ref.end) - span.start_char
-    text = span.text
+    text = sent.evidence
     window = text[max(0, lo - 60): hi + 20]
     if context.find_hedge(window):
         f["hedge"] = 1.0
@@ -191,7 +224,12 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
                 if a < b:
                     key = frozenset((a, b))
                     meets[key] = meets.get(key, 0) + 1
+    tables: dict[int, Tokens] = {}
     for k, sent in enumerate(sentences):
+        doc = sent.span.doc
+        tk = tables.get(id(doc))
+        if tk is None:
+            tk = tables[id(doc)] = tokens_of(doc)
         ends = [(r, _span(sent.span, r)) for r in sent.refs]
         ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
         best: dict[tuple[int, int], tuple] = {}
@@ -209,7 +247,7 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
                 if key not in best or gap < best[key][0]:
                     best[key] = (gap, r1, sp1, r2, sp2)
         for (s, o), (_, r1, sp1, r2, sp2) in best.items():
-            feats = pair_features(sent, r1, r2, sp1, sp2)
+            feats = pair_features(sent, r1, r2, sp1, sp2, tk)
             for name in extra.get((k, s, o), ()):
                 feats[name] = 1.0
             n = meets.get(frozenset((s, o)), 1)

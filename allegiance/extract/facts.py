@@ -34,11 +34,16 @@ def score_candidates(state: DocState, model) -> dict[tuple, tuple[float, object]
     if not getattr(model, "relations", None):
         return best
     eid = state.root_to_eid
+    allowed: dict[tuple[int, int], frozenset] = {}
     for c in state.candidates:
-        st, sk = state.root_type[c.subject], state.root_kind[c.subject]
-        ot, ok = state.root_type[c.object], state.root_kind[c.object]
+        pair = (c.subject, c.object)
+        if pair not in allowed:
+            allowed[pair] = frozenset(r for r in model.relations if state.fits(r, c.subject, c.object))
+        ok_rels = allowed[pair]
+        if not ok_rels:
+            continue
         for rel, p in model.predict(c.features).items():
-            if not fits(rel, st, sk, ot, ok):
+            if rel not in ok_rels:
                 continue
             s, o = eid[c.subject], eid[c.object]
             if rel in SYMMETRIC_RELATIONS and s > o:
@@ -78,6 +83,9 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
         if p < model.threshold(rel) + pol["threshold_offset"]:
             continue
         sent = state.sentences[c.sentence]
+        # a denied or negated statement states nothing, as for the rules
+        if c.negated or context.denied_span(sent.skeleton):
+            continue
         conf = p * (HEDGED_FACTOR if c.hedged else 1.0)
         attributes: dict = {}
         if rel == "attacked":

@@ -377,7 +377,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
         head = m.group(2).lower()
         cls = equiv.get(head, head)
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
-                        key=f"state:{country}:{cls}", extra={"country": country}))
+                        key=f"state:{country}:{cls}", extra={"country": country, "iso": entry.country if entry else None}))
     spans = SpanSet(len(text), [*taken, *((c.start, c.end) for c in out)])
     # "Kenya's government", "Pakistan's military": a country's own force
     for m in _possessive_force_rx().finditer(text):
@@ -387,7 +387,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
         head = m.group(2).lower()
         cls = equiv.get(head, head)
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
-                        key=f"state:{hit[0].id}:{cls}", extra={"country": hit[0].id}))
+                        key=f"state:{hit[0].id}:{cls}", extra={"country": hit[0].id, "iso": hit[0].country}))
         spans.add(m.start(), m.end())
     # "the army", "security forces", "soldiers": no country named; clustering decides whose
     for m in _bare_force_rx().finditer(text):

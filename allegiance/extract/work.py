@@ -55,3 +55,18 @@ class DocState:
     rule_facts: list = field(default_factory=list)   # records.Fact with local entity ids
     candidates: list[Candidate] = field(default_factory=list)
     events: list = field(default_factory=list)
+
+    def types(self, root: int) -> tuple[str, ...]:
+        """The types an actor may take in a relation. A name only the statistical NER
+        read ("Abu Sayyaf", "Raia Mutomboki") may be a group or a person whatever label
+        it got: the relation decides, not the label."""
+        t = self.root_type[root]
+        if t in ("ORG", "PERSON") and self.root_kind.get(root) is None:
+            return ("ORG", "PERSON")
+        return (t,)
+
+    def fits(self, relation: str, subject: int, obj: int) -> bool:
+        from allegiance.extract.signatures import fits
+
+        sk, ok = self.root_kind.get(subject), self.root_kind.get(obj)
+        return any(fits(relation, st, sk, ot, ok) for st in self.types(subject) for ot in self.types(obj))

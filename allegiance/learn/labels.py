@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 
 from allegiance.eval.scoring import map_entities, normalize
-from allegiance.extract.signatures import fits
 from allegiance.extract.work import DocState
 from allegiance.records import RELATIONS, SYMMETRIC_RELATIONS
 
@@ -59,12 +58,10 @@ def label_state(state: DocState, gold: dict) -> list[dict[str, int | None]]:
     out = []
     for c in state.candidates:
         gs, go = mapping.get(c.subject), mapping.get(c.object)
-        st, sk = state.root_type[c.subject], state.root_kind[c.subject]
-        ot, ok = state.root_type[c.object], state.root_kind[c.object]
         labels: dict[str, int | None] = {}
         evidence = state.sentences[c.sentence].evidence
         for rel in RELATIONS:
-            if not fits(rel, st, sk, ot, ok):
+            if not state.fits(rel, c.subject, c.object):
                 continue
             facts = index.get((gs, rel, go)) if gs and go and gs != go else None
             if not facts:

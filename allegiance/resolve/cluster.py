@@ -43,11 +43,16 @@ class _UF:
             self.p[max(ra, rb)] = min(ra, rb)
 
 
+_NICKNAME = re.compile(r"\s*[\"“][^\"”]{1,30}[\"”]\s*")
+
+
 def _key(c: Cand) -> str:
     if c.entry is not None:
         return "gz:" + c.entry.id
     if c.source in ("state", "direction"):
         return c.key
+    if c.type == "PERSON":   # 'Jimmy "Barbecue" Chérizier' is Jimmy Chérizier
+        return f"ner:{match_key(_NICKNAME.sub(' ', c.text))}"
     return f"ner:{match_key(c.text)}"
 
 
@@ -125,6 +130,18 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         elif c.entry is not None and c.entry.kind == "state_force":
             cls = "police" if "police" in c.entry.name.lower() else "military"
             national.setdefault(cls, set()).add(_key(c))
+    # "Chadian military" and the gazetteer's Chadian army: one country's one force of a class
+    gz_forces: dict[tuple, set[str]] = {}
+    for c in cands:
+        if c.entry is not None and c.entry.kind == "state_force" and c.entry.country:
+            cls = "police" if "police" in c.entry.name.lower() else "military"
+            gz_forces.setdefault((c.entry.country, cls), set()).add(_key(c))
+    for i, c in enumerate(cands):
+        iso = c.extra.get("iso")
+        if c.source == "state" and iso and not c.extra.get("bare"):
+            keys = gz_forces.get((iso, c.key.split(":", 2)[2]), set())
+            if len(keys) == 1 and next(iter(keys)) in first:
+                uf.union(first[next(iter(keys))], i)
     for i, c in enumerate(cands):
         if c.extra.get("bare"):
             cls = c.key.split(":", 2)[2]
@@ -133,6 +150,20 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
                 k = next(iter(keys))
                 if k in first:
                     uf.union(first[k], i)
+
+    # 2c. "Moemauk Township", "Marawi city" and "Moemauk", "Marawi": one place
+    base_of: dict[str, int] = {}
+    for i, c in enumerate(cands):
+        if c.type != "PLACE" or c.source == "coref":
+            continue
+        words = match_key(c.text).split()
+        if len(words) >= 2 and words[-1] in _GEO_HEADS:
+            words = words[:-1]
+        base = " ".join(words)
+        if base in base_of:
+            uf.union(base_of[base], i)
+        elif base:
+            base_of[base] = i
 
     # 3. alias glue between neighbouring mentions
     for i in range(n - 1):
