@@ -1,0 +1,424 @@
+"""One test per general construction, each on the component that handles it.
+
+Every sentence and every group or person here is made up for these tests (no gazetteer
+knows "Katiba Serma" or "the Sarvan Hills Front"), so they also show the open world.
+All documents go through spaCy once, in one batch (module-scoped fixtures)."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from allegiance.clean import clean_document
+from allegiance.extract import extract_documents, prepare_documents
+from allegiance.extract.events import frames_in
+from allegiance.extract.facts import finish
+from allegiance.extract.mentions import Cand, acronym_mentions, gaz_index, state_force_mentions
+from allegiance.extract.model import default_model
+from allegiance.extract.select import about_armed_actors, select_blocks
+from allegiance.extract.signatures import HEDGED_FACTOR
+from allegiance.extract.work import DocState
+from allegiance.records import Document
+from allegiance.resolve.cluster import cluster
+from allegiance.resolve.gazetteer import load_gazetteer
+from allegiance.resolve.names import match_key
+
+WIRE_PARAGRAPH = (
+    "The Northern Sands Brigade, an armed group formed three years ago, pledged allegiance to the Wadi Hamra Movement on Saturday, "
+    "according to a statement posted online by its media office. Local officials said "
+    "the two groups had shared fuel and vehicles for months before the announcement, "
+    "and that convoys of both had been seen on the roads north of the river."
+)
+
+TEXTS = {
+    "acronym": "Rebels regroup in the hills\n\n"
+               "The Kessara Popular Resistance (KPR) said on Monday that it had seized two villages. "
+               "A spokesman for the KPR said the fighting would go on.",
+    "acronym_front": "Rebels regroup in the hills\n\n"
+                     "The Kessara People's Liberation Front (KPLF) said on Monday that it had seized two villages. "
+                     "A spokesman for the KPLF said the fighting would go on.",
+    "militia": "Villagers flee after raid\n\n"
+               "Members of Bakundi Watu raided two villages in the hills on Sunday night. "
+               "At least five people were killed and dozens of homes burned, a local official said.",
+    "weather": "Cold front moves in\n\n"
+               "Temperatures will fall sharply on Thursday as a cold front crosses the region, forecasters said. "
+               "Drivers were told to expect ice on mountain roads and delays at the airport.",
+    "sports": "Rovers edge past United\n\n"
+              "Rovers beat United 2-1 on Saturday to move top of the table. The winning goal came in the "
+              "88th minute, when the captain curled a free kick into the corner. United's manager praised "
+              "his team's effort.",
+    "sports_vocab": "Rovers edge past United\n\n"
+                    "Rovers beat United 2-1 on Saturday. Their attack looked sharp all afternoon, and the "
+                    "winger's late shot from the edge of the box settled it.",
+    "new_groups": "New group emerges\n\n"
+                  "The Tamarind Valley Army announced its formation on Friday in a video. "
+                  "The Koro Hills Front said it would not cooperate with the newcomers.",
+    "active_passive": "Fighting near Gao\n\n"
+                      "Fighting spread along the river this week. "
+                      "The Ganda Patriotic Army attacked the Koro Hills Front near Gao on Monday. "
+                      "On Tuesday the Koro Hills Front was attacked by the Ganda Patriotic Army again.",
+    "headline_active": "Fighting near Gao\n\n"
+                       "The Ganda Patriotic Army attacked the Koro Hills Front near Gao on Monday.",
+    "claim": "Claim\n\n"
+             "Katiba Serma claimed responsibility for the attack on the Kandari Self-Defence Militia, "
+             "the group said in a statement.",
+    "raid": "Raid\n\n"
+            "The Northern Sands Brigade carried out a raid on a base of the Wadi Hamra Movement in Tessalit "
+            "on Sunday.",
+    "checkpoint": "Checkpoint attack\n\n"
+                  "Unidentified gunmen stormed a checkpoint near Gao on Wednesday, killing 12 Malian soldiers. "
+                  "The attack was claimed by Katiba Serma.",
+    "references": "Group profile\n\n"
+                  "The Sarvan Hills Front was founded in 2016 by former teachers. "
+                  "It has since seized three towns in the region. "
+                  "The group recruited hundreds of young men last year. "
+                  "Its fighters ambushed a convoy last month.",
+    "army": "Army operations\n\n"
+            "Soldiers of the Nigerien army clashed with Katiba Serma near Ayorou. "
+            "Later the army said it had pushed the militants back across the river.",
+    "two_armies": "Joint patrols\n\n"
+                  "The Malian army and the Burkinabe army held joint patrols against Katiba Serma. "
+                  "The army said the patrols would continue.",
+    "township": "Township\n\n"
+                "Fighters of the Kayin Hills Army attacked Mansi Township on Friday. "
+                "The fighting in Mansi lasted for several hours, residents said.",
+    "hedged": "Talks\n\n"
+              "Commander Musa Kandeh said the Northern Sands Brigade may join the Wadi Hamra Movement "
+              "later this year.",
+    "plain": "Merger\n\n"
+             "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
+    "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
+}
+
+
+def _doc(key: str) -> Document:
+    return clean_document(Document(f"{key}.txt", f"{key}.txt", TEXTS[key], f"hash-{key}"))
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[str, Document]:
+    return {k: _doc(k) for k in TEXTS}
+
+
+@pytest.fixture(scope="module")
+def states(docs) -> dict:
+    keys = list(docs)
+    return dict(zip(keys, prepare_documents([docs[k] for k in keys])))
+
+
+@pytest.fixture(scope="module")
+def extractions(states) -> dict:
+    model = default_model()
+    return {k: finish(st, model) if isinstance(st, DocState) else st for k, st in states.items()}
+
+
+# ---------------------------------------------------------------- helpers
+
+def eid_named(state_or_ex, name: str) -> str:
+    ex = state_or_ex.extraction if isinstance(state_or_ex, DocState) else state_or_ex
+    hits = [e.id for e in ex.entities if e.name == name or name in e.aliases]
+    assert len(hits) == 1, (name, [(e.name, e.aliases) for e in ex.entities])
+    return hits[0]
+
+
+def root_of(state: DocState, name: str) -> int:
+    eid = eid_named(state, name)
+    return next(r for r, e in state.root_to_eid.items() if e == eid)
+
+
+def names(state: DocState, refs) -> list[str]:
+    by_id = {e.id: e.name for e in state.extraction.entities}
+    return [by_id[state.root_to_eid[r.entity]] for r in refs]
+
+
+def frames(state: DocState, sentence_text: str) -> list:
+    k, sent = next((k, s) for k, s in enumerate(state.sentences) if sentence_text in s.evidence)
+    return frames_in(sent, k)
+
+
+def facts(ex, relation: str, subject: str, obj: str) -> list:
+    s, o = eid_named(ex, subject), eid_named(ex, obj)
+    return [f for f in ex.facts if f.relation == relation and f.subject == s and f.object == o]
+
+
+# ---------------------------------------------------------------- mentions
+
+def test_acronym_definition_of_an_unknown_group_gives_the_long_name():
+    text = "Yesterday the Kessara People's Liberation Front (KPLF) said it had seized two villages."
+    got = acronym_mentions(text, [])
+    assert [(c.text, c.type, c.source) for c in got] == [("Kessara People's Liberation Front", "ORG", "acronym")]
+    assert text[got[0].start:got[0].end] == got[0].text
+
+
+def test_acronym_and_long_name_are_one_entity(states):
+    st = states["acronym"]
+    ex = st.extraction
+    [ent] = [e for e in ex.entities if "KPR" in e.aliases]
+    assert ent.type == "ORG"
+    assert ent.name == "Kessara Popular Resistance"
+    assert ent.gazetteer_id is None   # open world: no list knows it
+    assert any(m.source == "acronym" and m.text == "Kessara Popular Resistance" for m in ex.mentions)
+    # the later bare acronym is the same actor
+    later = next(s for s in st.sentences if s.evidence.startswith("A spokesman"))
+    assert {st.root_to_eid[r.entity] for r in later.refs} == {ent.id}
+
+
+def test_acronym_of_a_front_is_one_entity(states):
+    ex = states["acronym_front"].extraction
+    [ent] = [e for e in ex.entities if "KPLF" in e.aliases]
+    assert ent.name == "Kessara People's Liberation Front"
+
+
+@pytest.mark.xfail(reason="extract/__init__.py _vote_type: the long name comes from the ORG name pattern ('... "
+                          "Front', 2 votes) and spaCy's NER reads both 'KPLF' mentions as PERSON (1 vote each); "
+                          "the 2-2 tie is broken in favour of PERSON, so a group named '... Liberation Front' "
+                          "becomes a PERSON entity", strict=True)
+def test_acronym_of_a_front_is_typed_org(states):
+    ex = states["acronym_front"].extraction
+    [ent] = [e for e in ex.entities if "KPLF" in e.aliases]
+    assert ent.type == "ORG"
+
+
+def test_initials_alone_join_the_full_name():
+    text = "The Kayin Hills Army seized a police post. Later KHA fighters withdrew."
+    a = text.index("Kayin Hills Army")
+    b = text.index("KHA")
+    cands = [Cand(a, a + 16, "Kayin Hills Army", "ORG", "ner", key=match_key("Kayin Hills Army")),
+             Cand(b, b + 3, "KHA", "ORG", "ner", key=match_key("KHA"))]
+    kept, roots = cluster(text, cands, load_gazetteer())
+    assert len(kept) == 2 and roots[0] == roots[1]
+
+
+def test_state_force_mentions_demonym_possessive_and_bare():
+    idx = gaz_index()
+    text = "Malian soldiers and Kenya's government met, while the army stayed away."
+    got = {c.text: c for c in state_force_mentions(text, idx, [])}
+    assert set(got) == {"Malian soldiers", "Kenya's government", "army"}
+    assert all(c.type == "ORG" and c.kind == "state_force" for c in got.values())
+    assert got["army"].extra.get("bare") is True
+    assert got["Malian soldiers"].extra.get("country")
+
+
+# ---------------------------------------------------------------- the open-world gate
+
+def test_gate_reads_an_article_about_an_unknown_militia(states):
+    idx = gaz_index()
+    assert about_armed_actors(TEXTS["militia"], idx)
+    assert select_blocks(TEXTS["militia"], idx)
+    assert isinstance(states["militia"], DocState)
+
+
+@pytest.mark.parametrize("key", ["weather", "sports"])
+def test_gate_skips_weather_and_sports(key, states):
+    assert not about_armed_actors(TEXTS[key], gaz_index())
+    assert select_blocks(TEXTS[key], gaz_index()) == []
+    ex = states[key]
+    assert not isinstance(ex, DocState) and ex.entities == [] and ex.facts == []
+
+
+@pytest.mark.xfail(reason="select.about_armed_actors: the open_world conflict_words of data/cues.json include "
+                          "'attack' and 'shot', which are also football vocabulary; with min_hits=2 a match "
+                          "report saying 'Their attack ...' and 'late shot' passes the gate and is parsed",
+                   strict=True)
+def test_gate_skips_a_match_report_that_says_attack_and_shot():
+    assert not about_armed_actors(TEXTS["sports_vocab"], gaz_index())
+
+
+def test_unknown_army_and_front_become_entities(extractions):
+    ex = extractions["new_groups"]
+    by_name = {e.name: e for e in ex.entities}
+    for name in ("Tamarind Valley Army", "Koro Hills Front"):
+        assert name in by_name, [e.name for e in ex.entities]
+        assert by_name[name].type == "ORG" and by_name[name].gazetteer_id is None
+
+
+# ---------------------------------------------------------------- attack frames
+
+def test_attack_frame_active_voice(states, extractions):
+    st = states["active_passive"]
+    [f] = [f for f in frames(st, "attacked the Koro Hills Front near Gao") if f.trigger == "attacked"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+    assert names(st, f.target) == ["Koro Hills Front"]
+    assert names(st, [f.place]) == ["Gao"]
+    assert facts(extractions["active_passive"], "attacked", "Ganda Patriotic Army", "Koro Hills Front")
+
+
+@pytest.mark.xfail(reason="extract/nlp.parse parses each block as one spaCy doc and the parser does not treat "
+                          "a blank line as a sentence boundary: the headline 'Fighting near Gao' and the first "
+                          "sentence are parsed as one sentence ('Fighting' nsubj of 'attacked', 'Army' pobj of "
+                          "'near'); _sentences splits at the line break only afterwards, so the dependency arcs "
+                          "still cross it and the first sentence's attack frame loses its attacker", strict=True)
+def test_attack_frame_active_voice_right_after_a_headline(states):
+    st = states["headline_active"]
+    [f] = [f for f in frames(st, "attacked the Koro Hills Front near Gao") if f.trigger == "attacked"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+
+
+def test_attack_frame_passive_by_agent(states):
+    st = states["active_passive"]
+    [f] = [f for f in frames(st, "was attacked by the Ganda Patriotic Army") if f.trigger == "attacked"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+    assert names(st, f.target) == ["Koro Hills Front"]
+
+
+def test_claimed_responsibility_for_the_attack_on_y_gives_a_fact(extractions):
+    ex = extractions["claim"]
+    assert facts(ex, "attacked", "Katiba Serma", "Kandari Self-Defence Militia")
+
+
+@pytest.mark.xfail(reason="events.frames_in: for 'X claimed responsibility for the attack on Y' the claim verb's "
+                          "object is 'responsibility', whose 'for' preposition is not read (_noun_targets only "
+                          "follows on/against/at/in...), so the claim frame has attacker X and no target; the "
+                          "attack-noun frame has target Y but no attacker (its head is the preposition 'for', "
+                          "not the claim verb). No frame pairs X with Y, so the candidate gets no 'frame:claimed' "
+                          "feature ('X claimed the attack on Y' works)", strict=True)
+def test_claimed_responsibility_frame_pairs_claimer_and_target(states):
+    st = states["claim"]
+    fs = frames(st, "claimed responsibility")
+    assert any(names(st, f.attacker) == ["Katiba Serma"] and "Kandari Self-Defence Militia" in names(st, f.target)
+               and f.claimed for f in fs), [(f.trigger, names(st, f.attacker), names(st, f.target)) for f in fs]
+
+
+def test_carried_out_a_raid_on_a_base_of_y(states, extractions):
+    st = states["raid"]
+    fs = frames(st, "carried out a raid")
+    assert fs
+    for f in fs:
+        assert names(st, f.attacker) == ["Northern Sands Brigade"]
+        assert "Wadi Hamra Movement" in names(st, f.target)
+    ex = extractions["raid"]
+    [fact] = facts(ex, "attacked", "Northern Sands Brigade", "Wadi Hamra Movement")
+    assert fact.attributes.get("place") == eid_named(ex, "Tessalit")
+
+
+@pytest.mark.xfail(reason="events.frames_in: spaCy attaches 'in Tessalit' to 'Movement' inside the target noun "
+                          "phrase ('a base of the Wadi Hamra Movement in Tessalit'); the frame reads a place only "
+                          "from prepositions of the trigger/carry verb and the attack noun itself, so Frame.place "
+                          "stays None (the rule fact gets the place from the sentence's first PLACE instead)",
+                   strict=True)
+def test_raid_frame_has_the_place_inside_the_target_phrase(states):
+    st = states["raid"]
+    assert any(f.place is not None and names(st, [f.place]) == ["Tessalit"] for f in frames(st, "carried out a raid"))
+
+
+def test_killing_soldiers_makes_the_state_force_the_target(states):
+    st = states["checkpoint"]
+    fs = frames(st, "stormed a checkpoint")
+    hit = [f for f in fs if "Malian Armed Forces" in names(st, f.target)]
+    assert hit, [(f.trigger, names(st, f.attacker), names(st, f.target)) for f in fs]
+    f = hit[0]
+    assert f.killed == 12 and f.attacker == []
+    force = next(e for e in st.extraction.entities if e.name == "Malian Armed Forces")
+    assert force.kind == "state_force" and "Malian soldiers" in force.aliases
+
+
+def test_unnamed_attacker_completed_by_a_later_claim(states, extractions):
+    st = states["checkpoint"]
+    assert names(st, [a for a, _, _ in st.events]) == ["Katiba Serma"]
+    assert names(st, [t for _, t, _ in st.events]) == ["Malian Armed Forces"]
+    ex = extractions["checkpoint"]
+    [fact] = facts(ex, "attacked", "Katiba Serma", "Malian Armed Forces")
+    assert fact.rule == "frame-claim"
+    assert fact.evidence == "The attack was claimed by Katiba Serma."
+    assert ex.document.raw_text[fact.start:fact.end] == fact.evidence
+
+
+# ---------------------------------------------------------------- references and clustering
+
+def test_the_group_it_and_its_fighters_resolve_to_the_earlier_group(states):
+    st = states["references"]
+    front = root_of(st, "Sarvan Hills Front")
+    for opening in ("It has since", "The group recruited", "Its fighters"):
+        sent = next(s for s in st.sentences if s.evidence.startswith(opening))
+        refs = [r for r in sent.refs if r.pronoun]
+        assert refs and all(r.entity == front for r in refs), (opening, refs)
+    # and the frame of the last sentence takes the group as the attacker
+    [f] = frames(st, "Its fighters ambushed")
+    assert [r.entity for r in f.attacker] == [front]
+
+
+@pytest.mark.xfail(reason="relations.build_skeleton: a group anaphor later in the same sentence resolves to the "
+                          "sentence's last named ORG, not its subject: in 'Katiba Serma claimed responsibility for "
+                          "the attack on the Kandari Self-Defence Militia, the group said' 'the group' becomes the "
+                          "militia (the object of the attack)", strict=True)
+def test_the_group_said_refers_to_the_claiming_subject(states):
+    st = states["claim"]
+    [sent] = [s for s in st.sentences if "the group said" in s.evidence]
+    assert names(st, [r for r in sent.refs if r.pronoun]) == ["Katiba Serma"]
+
+
+def test_bare_army_joins_the_one_national_army(states):
+    st = states["army"]
+    army = next(e for e in st.extraction.entities if "Nigerien army" in e.aliases)
+    assert "army" in army.aliases and army.kind == "state_force"
+    root = root_of(st, "Nigerien army")
+    later = next(s for s in st.sentences if s.evidence.startswith("Later the army"))
+    assert any(r.entity == root and not r.pronoun for r in later.refs)
+
+
+def test_bare_army_stays_apart_with_two_national_armies(states):
+    ex = states["two_armies"].extraction
+    bare = [e for e in ex.entities if e.aliases == ["army"]]
+    assert len(bare) == 1
+    assert all("army" not in e.aliases for e in ex.entities if e.name != bare[0].name)
+
+
+def test_township_and_its_base_name_cluster_as_places():
+    text = "Fighters attacked Mansi Township on Friday. The fighting in Mansi lasted hours."
+    a, b = text.index("Mansi Township"), text.rindex("Mansi")
+    cands = [Cand(a, a + 14, "Mansi Township", "PLACE", "ner", key=match_key("Mansi Township")),
+             Cand(b, b + 5, "Mansi", "PLACE", "ner", key=match_key("Mansi"))]
+    kept, roots = cluster(text, cands, load_gazetteer())
+    assert len(kept) == 2 and roots[0] == roots[1]
+
+
+@pytest.mark.xfail(reason="resolve/cluster.py: spaCy's NER labels the bare 'Mansi' PERSON, and both the 2c step "
+                          "and the short-form step join a place with its administrative head word only when both "
+                          "mentions are typed PLACE, so 'Mansi Township' (PLACE) and 'Mansi' (PERSON) stay two "
+                          "entities in the full pipeline", strict=True)
+def test_township_and_base_name_are_one_entity_end_to_end(states):
+    ex = states["township"].extraction
+    place = [e for e in ex.entities if "Mansi Township" in e.aliases]
+    assert len(place) == 1 and "Mansi" in place[0].aliases, [(e.name, e.type, e.aliases) for e in ex.entities]
+
+
+# ---------------------------------------------------------------- hedging
+
+def test_hedged_statement_is_hedged_with_lower_confidence(states, extractions):
+    st = states["hedged"]
+    brigade, movement = root_of(st, "Northern Sands Brigade"), root_of(st, "Wadi Hamra Movement")
+    [cand] = [c for c in st.candidates if (c.subject, c.object) == (brigade, movement)]
+    assert cand.hedged and "hedge" in cand.features
+    hedged = extractions["hedged"]
+    produced = [f for f in hedged.facts if "may join" in f.evidence]
+    assert all(f.hedged and f.confidence <= HEDGED_FACTOR + 1e-9 for f in produced)
+    # the same statement made plainly is not hedged and, where both give a fact, is more confident
+    plain = extractions["plain"]
+    p = facts(plain, "joined", "Northern Sands Brigade", "Wadi Hamra Movement")
+    assert p and not p[0].hedged
+    h = facts(hedged, "joined", "Northern Sands Brigade", "Wadi Hamra Movement")
+    if h:
+        assert h[0].confidence < p[0].confidence
+
+
+# ---------------------------------------------------------------- wire copy
+
+def test_hard_wrapped_wire_copy_reads_as_whole_sentences(docs, states, extractions):
+    raw = TEXTS["wire"]
+    assert raw.count("\n") >= 4 and max(len(line) for line in raw.splitlines()) <= 75
+    st = states["wire"]
+    first = next(s for s in st.sentences if s.evidence.startswith("The Northern Sands Brigade"))
+    assert first.evidence.rstrip().endswith("media office.")
+    assert "\n" not in first.evidence and "\n" in raw[first.raw_start:first.raw_end]
+    ex = extractions["wire"]
+    [fact] = facts(ex, "pledged_allegiance_to", "Northern Sands Brigade", "Wadi Hamra Movement")
+    span = raw[fact.start:fact.end]
+    assert "\n" in span
+    assert " ".join(span.split()) == " ".join(fact.evidence.split())
+
+
+def test_extract_documents_matches_prepare_then_finish(docs, extractions):
+    """The one-call pipeline gives the same facts as the components in turn."""
+    [ex] = extract_documents([docs["checkpoint"]])
+    key = lambda e: [(f.subject, f.relation, f.object, f.rule, f.start) for f in e.facts]  # noqa: E731
+    assert key(ex) == key(extractions["checkpoint"])
