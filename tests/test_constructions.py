@@ -169,10 +169,6 @@ def test_acronym_of_a_front_is_one_entity(states):
     assert ent.name == "Kessara People's Liberation Front"
 
 
-@pytest.mark.xfail(reason="extract/__init__.py _vote_type: the long name comes from the ORG name pattern ('... "
-                          "Front', 2 votes) and spaCy's NER reads both 'KPLF' mentions as PERSON (1 vote each); "
-                          "the 2-2 tie is broken in favour of PERSON, so a group named '... Liberation Front' "
-                          "becomes a PERSON entity", strict=True)
 def test_acronym_of_a_front_is_typed_org(states):
     ex = states["acronym_front"].extraction
     [ent] = [e for e in ex.entities if "KPLF" in e.aliases]
@@ -216,10 +212,6 @@ def test_gate_skips_weather_and_sports(key, states):
     assert not isinstance(ex, DocState) and ex.entities == [] and ex.facts == []
 
 
-@pytest.mark.xfail(reason="select.about_armed_actors: the open_world conflict_words of data/cues.json include "
-                          "'attack' and 'shot', which are also football vocabulary; with min_hits=2 a match "
-                          "report saying 'Their attack ...' and 'late shot' passes the gate and is parsed",
-                   strict=True)
 def test_gate_skips_a_match_report_that_says_attack_and_shot():
     assert not about_armed_actors(TEXTS["sports_vocab"], gaz_index())
 
@@ -243,11 +235,6 @@ def test_attack_frame_active_voice(states, extractions):
     assert facts(extractions["active_passive"], "attacked", "Ganda Patriotic Army", "Koro Hills Front")
 
 
-@pytest.mark.xfail(reason="extract/nlp.parse parses each block as one spaCy doc and the parser does not treat "
-                          "a blank line as a sentence boundary: the headline 'Fighting near Gao' and the first "
-                          "sentence are parsed as one sentence ('Fighting' nsubj of 'attacked', 'Army' pobj of "
-                          "'near'); _sentences splits at the line break only afterwards, so the dependency arcs "
-                          "still cross it and the first sentence's attack frame loses its attacker", strict=True)
 def test_attack_frame_active_voice_right_after_a_headline(states):
     st = states["headline_active"]
     [f] = [f for f in frames(st, "attacked the Koro Hills Front near Gao") if f.trigger == "attacked"]
@@ -266,12 +253,6 @@ def test_claimed_responsibility_for_the_attack_on_y_gives_a_fact(extractions):
     assert facts(ex, "attacked", "Katiba Serma", "Kandari Self-Defence Militia")
 
 
-@pytest.mark.xfail(reason="events.frames_in: for 'X claimed responsibility for the attack on Y' the claim verb's "
-                          "object is 'responsibility', whose 'for' preposition is not read (_noun_targets only "
-                          "follows on/against/at/in...), so the claim frame has attacker X and no target; the "
-                          "attack-noun frame has target Y but no attacker (its head is the preposition 'for', "
-                          "not the claim verb). No frame pairs X with Y, so the candidate gets no 'frame:claimed' "
-                          "feature ('X claimed the attack on Y' works)", strict=True)
 def test_claimed_responsibility_frame_pairs_claimer_and_target(states):
     st = states["claim"]
     fs = frames(st, "claimed responsibility")
@@ -291,11 +272,6 @@ def test_carried_out_a_raid_on_a_base_of_y(states, extractions):
     assert fact.attributes.get("place") == eid_named(ex, "Tessalit")
 
 
-@pytest.mark.xfail(reason="events.frames_in: spaCy attaches 'in Tessalit' to 'Movement' inside the target noun "
-                          "phrase ('a base of the Wadi Hamra Movement in Tessalit'); the frame reads a place only "
-                          "from prepositions of the trigger/carry verb and the attack noun itself, so Frame.place "
-                          "stays None (the rule fact gets the place from the sentence's first PLACE instead)",
-                   strict=True)
 def test_raid_frame_has_the_place_inside_the_target_phrase(states):
     st = states["raid"]
     assert any(f.place is not None and names(st, [f.place]) == ["Tessalit"] for f in frames(st, "carried out a raid"))
@@ -337,10 +313,6 @@ def test_the_group_it_and_its_fighters_resolve_to_the_earlier_group(states):
     assert [r.entity for r in f.attacker] == [front]
 
 
-@pytest.mark.xfail(reason="relations.build_skeleton: a group anaphor later in the same sentence resolves to the "
-                          "sentence's last named ORG, not its subject: in 'Katiba Serma claimed responsibility for "
-                          "the attack on the Kandari Self-Defence Militia, the group said' 'the group' becomes the "
-                          "militia (the object of the attack)", strict=True)
 def test_the_group_said_refers_to_the_claiming_subject(states):
     st = states["claim"]
     [sent] = [s for s in st.sentences if "the group said" in s.evidence]
@@ -372,10 +344,6 @@ def test_township_and_its_base_name_cluster_as_places():
     assert len(kept) == 2 and roots[0] == roots[1]
 
 
-@pytest.mark.xfail(reason="resolve/cluster.py: spaCy's NER labels the bare 'Mansi' PERSON, and both the 2c step "
-                          "and the short-form step join a place with its administrative head word only when both "
-                          "mentions are typed PLACE, so 'Mansi Township' (PLACE) and 'Mansi' (PERSON) stay two "
-                          "entities in the full pipeline", strict=True)
 def test_township_and_base_name_are_one_entity_end_to_end(states):
     ex = states["township"].extraction
     place = [e for e in ex.entities if "Mansi Township" in e.aliases]

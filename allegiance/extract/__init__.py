@@ -260,6 +260,10 @@ def _vote_type(group: list[Cand]) -> str:
     votes: dict[str, int] = defaultdict(int)
     for c in group:
         votes[c.type] += 2 if c.source != "ner" else 1
+    # a name that an organisation pattern or an acronym definition read ("X Liberation
+    # Front (XLF)") is an organisation, whatever the NER made of its parts
+    if any(c.type == "ORG" and c.source in ("pattern", "acronym") for c in group):
+        return "ORG"
     return max(votes, key=lambda t: (votes[t], t == "PERSON"))
 
 

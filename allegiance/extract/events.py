@@ -145,21 +145,39 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
         f.attacker = [r for r in f.attacker if r.type in ("ORG", "PERSON")]
         f.target = [r for r in f.target if r not in f.attacker]
         if f.place is None:
-            f.place = next((r for r in f.target if r.type == "PLACE"), None)
+            f.place = next((r for r in f.target if r.type == "PLACE"), None) or _place_in(tok, sent)
         f.killed = context.killed(sent.span.text)
         if f.attacker or f.target:
             out.append(f)
     return out
 
 
-def _noun_targets(noun, sent: SentenceInfo) -> list:
+def _noun_targets(noun, sent: SentenceInfo, depth: int = 0) -> list:
     out = []
+    nouns = _triggers()[1]
     for c in noun.children:
-        if c.dep_ == "prep" and c.lower_ in _TARGET_PREPS + _PLACE_PREPS:
-            for g in c.children:
-                if g.dep_ == "pobj":
-                    out += _refs_of(g, sent)
+        if c.dep_ != "prep":
+            continue
+        for g in c.children:
+            if g.dep_ != "pobj":
+                continue
+            if c.lower_ in _TARGET_PREPS + _PLACE_PREPS:
+                out += _refs_of(g, sent)
+            elif c.lower_ in ("for", "of") and stem(g.text) in nouns and depth < 2:
+                # "responsibility for the attack on X", "the perpetrators of the bombing of X"
+                out += _noun_targets(g, sent, depth + 1)
     return out
+
+
+def _place_in(tok, sent: SentenceInfo):
+    """A place the attack is told at: "in/near X" anywhere under the trigger ("a raid on
+    a base of Y in Z" attaches "in Z" to the base)."""
+    for t in tok.subtree:
+        if t.dep_ == "pobj" and t.head.lower_ in _PLACE_PREPS:
+            r = _ref_at(t, sent)
+            if r is not None and r.type == "PLACE":
+                return r
+    return None
 
 
 def _prep_role(prep, f: Frame, sent: SentenceInfo) -> None:

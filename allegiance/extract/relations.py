@@ -151,10 +151,12 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
                         consumed = (consumed + " " + toks[i + n_tok].text.lower()).strip()
                         n_tok += 1
                     ent = None
-                    for r in reversed(refs):
-                        if r.type == "ORG" and not r.pronoun and r.kind not in _NON_ACTOR_KINDS:
-                            ent = (r.entity, r.kind)
-                            break
+                    # within the sentence: its subject group first ("X attacked Y, the group
+                    # said"), else the group named last
+                    named = [r for r in refs if r.type == "ORG" and not r.pronoun and r.kind not in _NON_ACTOR_KINDS]
+                    pick = next((r for r in named if r.subject), None) or (named[-1] if named else None)
+                    if pick is not None:
+                        ent = (pick.entity, pick.kind)
                     if ent is None:
                         ent = state.get("org_last" if ("new" in phrase) else "org")
                     if ent is not None and not _next_is_name(toks, i + n_tok, sent_mentions):

@@ -131,7 +131,14 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
         return True
     # open world: a group no list knows is still a group; conflict vocabulary tells
     ow = cues()["open_world"]
-    return len(_open_world_rx().findall(low)) >= ow["min_hits"]
+    hits = _open_world_rx().findall(low)
+    # "attack" and "shot" are sports words too: two of them need an armed actor beside them
+    return len(hits) >= ow["min_hits"] and (bool(set(hits) & _actor_nouns()) or len(hits) > ow["min_hits"])
+
+
+@lru_cache(maxsize=1)
+def _actor_nouns() -> frozenset:
+    return frozenset(cues()["open_world"]["actor_nouns"])
 
 
 @lru_cache(maxsize=1)

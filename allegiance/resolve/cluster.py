@@ -154,12 +154,16 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
     # 2c. "Moemauk Township", "Marawi city" and "Moemauk", "Marawi": one place
     base_of: dict[str, int] = {}
     for i, c in enumerate(cands):
-        if c.type != "PLACE" or c.source == "coref":
+        if c.source == "coref" or not (c.type == "PLACE" or (c.source == "ner" and c.entry is None)):
             continue
         words = match_key(c.text).split()
         if len(words) >= 2 and words[-1] in _GEO_HEADS:
             words = words[:-1]
         base = " ".join(words)
+        if c.type != "PLACE":   # an NER name joins a place, never starts one
+            if base in base_of:
+                uf.union(base_of[base], i)
+            continue
         if base in base_of:
             uf.union(base_of[base], i)
         elif base:
