@@ -121,14 +121,17 @@ def main(
 def extract(
     paths: list[str] = typer.Argument(..., help="Files or folders ('-' for stdin)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write JSON Lines here."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-j", min=1, help="Extraction processes (default: one per core; small batches run in-process)."
+    ),
 ) -> None:
     """Extract entities and facts: one JSON object per document (JSON Lines)."""
-    from allegiance.pipeline import extract_paths
+    from allegiance.pipeline import default_workers, extract_paths
 
     failed = 0
     fh = open(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        for item in extract_paths(paths):
+        for item in extract_paths(paths, workers=workers or default_workers()):
             if isinstance(item, IngestError):
                 failed += 1
                 _line(f"error: {item.source}: {item.message}")

@@ -539,12 +539,13 @@ def report(args, runs: dict[str, list[dict]], extract_names: list[str], n_docs: 
     pipe = statistics.median(r["child"]["pipe_s"] for r in nlp_runs)
     print(f"  nlp child: model load {load:.2f} s, pipe only {pipe:.2f} s ({tokens / pipe:.0f} tokens/s); "
           f"pipes {child['pipes']}")
-    ex = runs[extract_names[0]]
-    print(f"  extract: {ex[0]['facts']} facts in the JSON Lines")
-    rw = med(nlp_runs, "wall_s") / med(ex, "wall_s")
-    rc = med(nlp_runs, "cpu_s") / med(ex, "cpu_s")
-    print(f"ratio bare/extract ({extract_names[0]}): wall {rw:.2f}, CPU {rc:.2f}  "
-          f"(nlp.pipe seconds / extract seconds; > 1: extract is faster)")
+    print(f"  extract: {runs[extract_names[0]][0]['facts']} facts in the JSON Lines")
+    for name in extract_names:
+        ex = runs[name]
+        rw = med(nlp_runs, "wall_s") / med(ex, "wall_s")
+        rc = med(nlp_runs, "cpu_s") / med(ex, "cpu_s")
+        print(f"ratio bare/extract ({name}): wall {rw:.2f}, CPU {rc:.2f}  "
+              f"(nlp.pipe seconds / extract seconds; > 1: extract is faster)")
     print(f"machine: {os.cpu_count()} CPUs; load average (1 min) at start {load_start:.2f}, "
           f"at end {os.getloadavg()[0]:.2f}")
 
