@@ -14,6 +14,7 @@ from allegiance.extract.events import frame_features, frames_in, pending_claims
 from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
+    demonym_place_mentions,
     direction_place_mentions,
     gaz_index,
     gazetteer_mentions,
@@ -109,6 +110,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         local = gazetteer_mentions(sdoc, idx, btext)
         taken = [(c.start, c.end) for c in local]
         local += state_force_mentions(btext, idx, taken)
+        local += demonym_place_mentions(btext, idx, [(c.start, c.end) for c in local])
         taken = [(c.start, c.end) for c in local]
         local += pattern_mentions(btext, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
         local += acronym_mentions(btext, [(c.start, c.end) for c in local])

@@ -557,3 +557,34 @@ def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
         out.append(Cand(s, e, name, "ORG", "acronym", None, None, key=match_key(name)))
         taken.append((s, e))
     return out
+
+
+def _demonym_actor_rx(idx: GazIndex) -> re.Pattern | None:
+    if "_demonym_actor_rx" not in idx.__dict__:
+        c = cues()
+        nouns = set(c["open_world"]["actor_nouns"]) | set(c["branch_nouns"]) | {
+            "group", "groups", "movement", "organisation", "organization", "party", "outfit", "network", "coalition"}
+        dems = sorted(idx.demonyms, key=len, reverse=True)
+        idx.__dict__["_demonym_actor_rx"] = re.compile(
+            r"\b(" + "|".join(re.escape(d.capitalize()) for d in dems) + r")(?:-based)?\s+(?:[\w’'\-]+\s+){0,3}?(?:"
+            + "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True)) + r")\b") if dems else None
+    return idx.__dict__["_demonym_actor_rx"]
+
+
+def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
+    """"a Lebanese militia", "Somali Islamic State fighters": the demonym of a group is
+    where it is, a mention of the country (state forces, "Malian soldiers", are taken
+    before this runs)."""
+    rx = _demonym_actor_rx(idx)
+    if rx is None:
+        return []
+    spans = SpanSet(len(text), taken)
+    out = []
+    for m in rx.finditer(text):
+        a, b = m.start(1), m.end(1)
+        entry = idx.demonyms.get(m.group(1).lower())
+        if entry is None or entry.type != "PLACE" or spans.overlaps(a, b):
+            continue
+        out.append(Cand(a, b, m.group(1), "PLACE", "gazetteer", entry, entry.kind, extra={"demonym": True}))
+        spans.add(a, b)
+    return out
