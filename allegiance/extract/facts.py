@@ -101,6 +101,11 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
         facts[key] = Fact(s, rel, o, sent.evidence, sent.raw_start, sent.raw_end, sent.date, round(conf, 3),
                           c.hedged, sent.attributed_to, attributes, "model")
     out = list(facts.values())
+    # a directed tie holds one way: "A is a branch of B" and "B is a branch of A" cannot
+    # both be stated; the better-supported direction stays
+    best = {(f.subject, f.relation, f.object): f.confidence for f in out}
+    out = [f for f in out if f.relation in SYMMETRIC_RELATIONS or f.relation == "attacked"
+           or best.get((f.object, f.relation, f.subject), -1.0) <= f.confidence]
     leaders = {(f.subject, f.object) for f in out if f.relation == "leader_of"}
     out = [f for f in out if not (f.relation == "member_of" and (f.subject, f.object) in leaders)]
     out.sort(key=lambda f: (f.start, f.relation))

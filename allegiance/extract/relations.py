@@ -142,7 +142,12 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
         matched = False
         if low in ("the", "that", "this"):
             rest = " ".join(t.text.lower() for t in toks[i:i + 4])
-            for phrase in anaphora:
+            general = _general_anaphor(toks, i)
+            if general and not any(rest.startswith(p + " ") or rest == p for p in anaphora):
+                anaphora_here = [general]
+            else:
+                anaphora_here = anaphora
+            for phrase in anaphora_here:
                 if rest.startswith(phrase + " ") or rest == phrase:
                     n_words = len(phrase.split())
                     n_tok = 0
@@ -196,6 +201,28 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
 
 
 _NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
+
+
+def _general_anaphor(toks, i: int) -> str | None:
+    """"the guerrilla group", "the Sunni jihadist movement": "the" with up to two
+    modifiers before a group noun of ``cues.json`` (anaphor_heads). Returns the phrase
+    as lowercase text, or None."""
+    heads = _anaphor_heads()
+    for j in range(i + 1, min(len(toks), i + 4)):
+        t = toks[j]
+        low = t.text.lower()
+        if low in heads and t.tag_ in ("NN", "NNS"):
+            if j + 1 < len(toks) and toks[j + 1].tag_ in ("NNP", "NNPS"):
+                return None   # "the group Ansar Dine": a name follows
+            return " ".join(x.text.lower() for x in toks[i:j + 1])
+        if not t.text.isalpha() or t.tag_ not in ("JJ", "NN", "VBN", "NNP") or low in heads:
+            return None
+    return None
+
+
+@lru_cache(maxsize=1)
+def _anaphor_heads() -> frozenset:
+    return frozenset(cues()["anaphor_heads"])
 
 
 def _next_is_name(toks, j, sent_mentions) -> bool:

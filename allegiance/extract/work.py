@@ -58,11 +58,12 @@ class DocState:
 
     def types(self, root: int) -> tuple[str, ...]:
         """The types an actor may take in a relation. A name only the statistical NER
-        read ("Abu Sayyaf", "Raia Mutomboki") may be a group or a person whatever label
-        it got: the relation decides, not the label."""
+        read as a person ("Abu Sayyaf", "Raia Mutomboki") may be a group: the relation
+        decides, not the label."""
         t = self.root_type[root]
-        if t in ("ORG", "PERSON") and self.root_kind.get(root) is None:
-            return ("ORG", "PERSON")
+        # only one way: the NER calls groups people ("Abu Sayyaf"), seldom people groups
+        if t == "PERSON" and self.root_kind.get(root) is None:
+            return ("PERSON", "ORG")
         return (t,)
 
     def fits(self, relation: str, subject: int, obj: int) -> bool:
