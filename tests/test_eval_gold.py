@@ -35,7 +35,8 @@ def dev_report():
 def test_seed_relations_f1_and_precision(seeds_report):
     o = seeds_report.overall
     assert o.precision >= 0.75, f"seed precision {o.precision:.3f}"
-    assert o.f1 >= 0.70, f"seed F1 {o.f1:.3f}"
+    # the seeds are training data of the shipped model: this guards against breakage
+    assert o.f1 >= 0.80, f"seed F1 {o.f1:.3f}"
 
 
 @needs_shared
@@ -48,4 +49,4 @@ def test_seed_entity_recall_and_splits(seeds_report):
 
 @needs_shared
 def test_dev_relations_f1(dev_report):
-    assert dev_report.overall.f1 >= 0.60, f"dev F1 {dev_report.overall.f1:.3f}"
+    assert dev_report.overall.f1 >= 0.65, f"dev F1 {dev_report.overall.f1:.3f}"

@@ -38,6 +38,9 @@ BLOCK_CHARS = 50_000
 # would cost quadratic time on them and find nothing a reader would call a statement.
 MAX_SENTENCE_TOKENS = 150
 
+_LINE = re.compile(r"[^\n]*\S[^\n]*")
+
+
 def _blocks(text: str) -> list[tuple[int, str]]:
     """Split long texts at paragraph breaks so spaCy never sees a giant string."""
     if len(text) <= BLOCK_CHARS:
@@ -99,7 +102,11 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         text = document.text or ""
         if not text.strip() or (document.language not in (None, "en")):
             continue
-        blocks += [(k, off + o, t) for off, block in select_blocks(text, idx) for o, t in _blocks(block)]
+        # one spaCy doc per line: a line break ends a sentence (titles, captions, list
+        # items, paragraphs; hard-wrapped lines were joined by the cleaner), and a parse
+        # across it would make a title the subject of the first sentence
+        blocks += [(k, off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
+                   for o, t in _blocks(block) for m in _LINE.finditer(t)]
     if not blocks:
         return out
     sdocs = parse(nlp, [t for _, _, t in blocks])

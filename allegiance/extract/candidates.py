@@ -183,6 +183,8 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
         f[f"lca:{tk.stem[lca]}:{labels[0] if labels else ''}"] = 1.0
         for c in classes.get(tk.stem[lca], ()):
             f["clca:" + c] = 1.0
+    if _qualifies_person(tk, oh, sent, o_ref, span.start):
+        f["oqual"] = 1.0
     if s_ref.pronoun:
         f["sref"] = 1.0
     if o_ref.pronoun:
@@ -202,6 +204,24 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
     if context.find_negation(text[max(0, lo - 40): hi]):
         f["neg"] = 1.0
     return f
+
+
+_QUALIFIER_DEPS = frozenset(["compound", "poss", "nmod", "amod", "npadvmod"])
+
+
+def _qualifies_person(tk: Tokens, i: int, sent: SentenceInfo, ref, base: int) -> bool:
+    """Does the mention headed at token ``i`` only qualify a person ("Taliban leader
+    Mullah X", "the group's commander Y")? Then the person, not the group, is the actor."""
+    doc = sent.span.doc
+    for _ in range(3):
+        if tk.dep[i] not in _QUALIFIER_DEPS or tk.head[i] == i:
+            return False
+        i = tk.head[i]
+        at = doc[i].idx
+        for r in sent.refs:
+            if r.type == "PERSON" and r.entity != ref.entity and r.start <= at < r.end:
+                return True
+    return False
 
 
 def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -> list[Candidate]:

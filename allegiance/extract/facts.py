@@ -86,6 +86,8 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
         # a denied or negated statement states nothing, as for the rules
         if c.negated or context.denied_span(sent.skeleton):
             continue
+        if "oqual" in c.features and rel in (combine or combine_policy()).get("qualifier_blocks", ()):
+            continue
         conf = p * (HEDGED_FACTOR if c.hedged else 1.0)
         attributes: dict = {}
         if rel == "attacked":

@@ -47,26 +47,10 @@ def parse(nlp, texts: list[str]) -> list:
     gazetteer and the name patterns leave a proper noun unexplained (see
     ``recognise_entities``)."""
     docs = [nlp.make_doc(t) for t in texts]
-    for doc in docs:
-        _break_at_lines(doc)
     for name, proc in nlp.pipeline:
         if name != "ner":
             docs = list(proc.pipe(docs))
     return docs
-
-
-def _break_at_lines(doc) -> None:
-    """A line break ends a sentence (titles, captions, list items, paragraphs: hard-wrapped
-    lines were joined by the cleaner). The parser is told so before it parses, so that a
-    title is never the subject of the article's first sentence."""
-    brk = False
-    for tok in doc:
-        if tok.is_space:
-            brk = brk or "\n" in tok.text
-            continue
-        if brk and tok.i > 0:
-            tok.is_sent_start = True
-        brk = False
 
 
 _PROPER_NOUN_TAGS = ("NNP", "NNPS")
