@@ -15,6 +15,8 @@ from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
     demonym_place_mentions,
+    extend_names,
+    place_base,
     direction_place_mentions,
     gaz_index,
     gazetteer_mentions,
@@ -129,6 +131,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         local = local + ner_mentions(sdoc, [(c.start, c.end) for c in local], idx, btext)
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
+        extend_names(btext, local)
         for c in local:
             c.start += off
             c.end += off
@@ -168,6 +171,12 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> DocStat
         for c in sorted(group, key=lambda c: c.start):
             if c.text not in aliases:
                 aliases.append(c.text)
+        if typ == "PLACE":
+            # "Mansi Township", "the Juba region": the place is also named without its head
+            for a in list(aliases):
+                base = place_base(a)
+                if base and base not in aliases:
+                    aliases.append(base)
         if entry:
             name = entry.name
         else:

@@ -588,3 +588,48 @@ def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]
         out.append(Cand(a, b, m.group(1), "PLACE", "gazetteer", entry, entry.kind, extra={"demonym": True}))
         spans.add(a, b)
     return out
+
+
+_PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
+
+
+def extend_names(text: str, cands: list[Cand]) -> None:
+    """Name parts the span finders cut off: a parenthesised qualifier of a group,
+    "CPI (Maoist)", "NSCN (K)" (an all-capitals parenthesis is an acronym definition
+    instead), the closing parenthesis of a half-read one, and a lowercase administrative
+    head after a place ("the Juba region", "Kasese district")."""
+    starts = sorted(c.start for c in cands)
+    for c in cands:
+        nxt = next((s for s in starts if s >= c.end), len(text))
+        if c.type == "ORG":
+            if c.text.count("(") > c.text.count(")") and text[c.end:c.end + 1] == ")":
+                c.end += 1
+            else:
+                m = _PAREN_SUFFIX.match(text, c.end)
+                if m and m.end() <= nxt:
+                    c.end = m.end()
+            c.text = text[c.start:c.end]
+        elif c.type == "PLACE":
+            m = _admin_head_rx().match(text, c.end)
+            if m and m.end() <= nxt:
+                c.end = m.end()
+                c.text = text[c.start:c.end]
+
+
+@lru_cache(maxsize=1)
+def _admin_head_rx() -> re.Pattern:
+    heads = sorted(cues()["admin_place_heads"], key=len, reverse=True)
+    return re.compile(r" (?:" + "|".join(re.escape(h) for h in heads) + r")\b")
+
+
+def place_base(name: str) -> str | None:
+    """"Mansi Township" -> "Mansi"; None when the name has no administrative head."""
+    words = name.split()
+    if len(words) >= 2 and words[-1].lower() in _admin_heads():
+        return " ".join(words[:-1])
+    return None
+
+
+@lru_cache(maxsize=1)
+def _admin_heads() -> frozenset:
+    return frozenset(cues()["admin_place_heads"])

@@ -17,6 +17,8 @@ from allegiance.extract.work import DocState
 from allegiance.records import RELATIONS, SYMMETRIC_RELATIONS
 
 _WORDS = re.compile(r"\w+")
+# the label of a candidate whose fact gold states from another sentence of the document
+OTHER_SENTENCE = None
 
 
 def _words(text: str) -> set[str]:
@@ -71,6 +73,6 @@ def label_state(state: DocState, gold: dict) -> list[dict[str, int | None]]:
             elif any(not f.get("optional") and same_sentence(evidence, f.get("evidence") or "") for f in facts):
                 labels[rel] = 1
             else:
-                labels[rel] = None
+                labels[rel] = OTHER_SENTENCE
         out.append(labels)
     return out
