@@ -8,6 +8,7 @@ import bisect
 import re
 from collections import defaultdict
 
+from allegiance.clean.wire import find_dateline
 from allegiance.extract import context
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.events import frame_features, frames_in, pending_claims
@@ -41,6 +42,24 @@ BLOCK_CHARS = 50_000
 MAX_SENTENCE_TOKENS = 150
 
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
+
+
+def _split_dateline(text: str, lines: list[tuple[int, str]], dl) -> list[tuple[int, str]]:
+    """"LIMA, 20 Aug 88 (EFE) -- Guerrillas attacked ...": the dateline is read on its own,
+    so that its place is a mention of a place and never the subject of the first sentence."""
+    if dl is None:
+        return lines
+    out = []
+    for a, t in lines:
+        if a <= dl.start < dl.end < a + len(t):
+            rest = re.match(r"\s*(?:\[[^\]\n]{1,60}\]\s*)*", text[dl.end:a + len(t)])
+            body = dl.end + rest.end()
+            out.append((dl.start, text[dl.start:dl.end]))
+            if body < a + len(t):
+                out.append((body, text[body:a + len(t)]))
+        else:
+            out.append((a, t))
+    return out
 
 
 def _blocks(text: str) -> list[tuple[int, str]]:
@@ -100,6 +119,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
     idx = gaz_index(gaz)
     out = [Extraction(document=d, extractor_version=EXTRACTOR_VERSION) for d in documents]
     blocks: list[tuple[int, int, str]] = []   # (document index, offset, text)
+    datelines: dict = {}
     for k, document in enumerate(documents):
         text = document.text or ""
         if not text.strip() or (document.language not in (None, "en")):
@@ -107,8 +127,10 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         # one spaCy doc per line: a line break ends a sentence (titles, captions, list
         # items, paragraphs; hard-wrapped lines were joined by the cleaner), and a parse
         # across it would make a title the subject of the first sentence
-        blocks += [(k, off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
-                   for o, t in _blocks(block) for m in _LINE.finditer(t)]
+        lines = [(off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
+                 for o, t in _blocks(block) for m in _LINE.finditer(t)]
+        datelines[k] = find_dateline(text)
+        blocks += [(k, a, t) for a, t in _split_dateline(text, lines, datelines[k])]
     if not blocks:
         return out
     sdocs = parse(nlp, [t for _, _, t in blocks])
@@ -129,6 +151,12 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
     per_doc: dict[int, list] = defaultdict(list)
     for (k, off, btext), sdoc, local in zip(blocks, sdocs, known):
         local = local + ner_mentions(sdoc, [(c.start, c.end) for c in local], idx, btext)
+        dl = datelines.get(k)
+        if dl is not None and off == dl.start:
+            # the dateline names a place ("LIMA", "GUATEMALA CITY"), whatever the NER says
+            for c in local:
+                if any(a <= off + c.start < b for a, b in dl.spans) and c.entry is None:
+                    c.type, c.kind = "PLACE", "city"
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         extend_names(btext, local)
@@ -141,6 +169,10 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         per_doc[k].append((off, sdoc, local))
     for k, parsed in per_doc.items():
         state = _relations(out[k], documents[k], parsed, gaz)
+        dl = datelines.get(k)
+        if dl is not None:
+            state.dateline_place = next((r.entity for sent in state.sentences if sent.start == dl.start
+                                         for r in sent.refs if r.type == "PLACE"), None)
         frames = [f for i, sent in enumerate(state.sentences) for f in frames_in(sent, i)]
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)

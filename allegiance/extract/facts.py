@@ -94,8 +94,10 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
             k = context.killed(sent.span.text)
             if k is not None:
                 attributes["killed"] = k
-            place = o if state.extraction and _is_place(ex, o) else next(
+            place = o if _is_place(ex, o) else next(
                 (state.root_to_eid[r.entity] for r in sent.refs if r.type == "PLACE"), None)
+            if place is None and state.dateline_place is not None:
+                place = state.root_to_eid[state.dateline_place]   # "LIMA, 20 Aug 88 (EFE) --"
             if place is not None:
                 attributes["place"] = place
             if sent.date:

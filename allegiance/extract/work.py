@@ -55,6 +55,7 @@ class DocState:
     rule_facts: list = field(default_factory=list)   # records.Fact with local entity ids
     candidates: list[Candidate] = field(default_factory=list)
     events: list = field(default_factory=list)
+    dateline_place: int | None = None   # root of the place the dateline names
 
     def types(self, root: int) -> tuple[str, ...]:
         """The types an actor may take in a relation. A name only the statistical NER
