@@ -11,7 +11,7 @@ from collections import defaultdict
 from allegiance.clean.wire import find_dateline
 from allegiance.extract import context
 from allegiance.extract.candidates import build_candidates
-from allegiance.extract.events import frame_features, frames_in, pending_claims
+from allegiance.extract.events import frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
@@ -176,6 +176,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         frames = [f for i, sent in enumerate(state.sentences) for f in frames_in(sent, i)]
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)
+        state.place_attacks = place_attacks(frames)
         out[k] = state
     return out
 

@@ -225,3 +225,15 @@ def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[t
         elif not f.attacker and f.target:
             open_frames.append(f)
     return out
+
+
+def place_attacks(frames: list[Frame]) -> list[tuple[object, object, int]]:
+    """(attacker ref, place ref, sentence) for an attack on something that is not an actor
+    ("attacked an electric substation in X", "stormed a hotel in X"): the place was attacked."""
+    out = []
+    for f in frames:
+        if f.attacker and f.place is not None and not [t for t in f.target if t.type != "PLACE"]:
+            for a in f.attacker:
+                if a.entity != f.place.entity:
+                    out.append((a, f.place, f.sentence))
+    return out

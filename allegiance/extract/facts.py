@@ -75,6 +75,17 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
             sent = state.sentences[k]
             facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
                               0.7, False, sent.attributed_to, {"date": sent.date} if sent.date else {}, "frame-claim")
+    # an attack on a building, a convoy, a village of a place: the place was attacked
+    if (combine or combine_policy()).get("frame_place_attacks"):
+        for a, pl, k in state.place_attacks:
+            if not _fits_refs("attacked", a, pl):
+                continue
+            key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[pl.entity])
+            sent = state.sentences[k]
+            if key not in facts and not sent_negated(sent):
+                facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
+                                  0.6, False, sent.attributed_to,
+                                  {"place": key[2], **({"date": sent.date} if sent.date else {})}, "frame-place")
     for key, (p, c) in scored.items():
         s, rel, o = key
         pol = policy(rel, combine)
@@ -129,3 +140,7 @@ def _is_place(ex: Extraction, eid: str) -> bool:
 
 def _fits_refs(relation: str, a, t) -> bool:
     return fits(relation, a.type, a.kind, t.type, t.kind)
+
+
+def sent_negated(sent) -> bool:
+    return bool(context.find_negation(sent.evidence) or context.denied_span(sent.skeleton))

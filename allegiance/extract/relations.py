@@ -225,6 +225,11 @@ def _anaphor_heads() -> frozenset:
     return frozenset(cues()["anaphor_heads"])
 
 
+@lru_cache(maxsize=1)
+def _bare_actor_nouns() -> frozenset:
+    return frozenset(cues()["bare_actor_references"])
+
+
 def _next_is_name(toks, j, sent_mentions) -> bool:
     if j >= len(toks):
         return False
@@ -244,6 +249,12 @@ def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
         # across sentences: the previous subject; "it" may also be the last group named
         ent = state.get("org") or (state.get("org_last") if low in ("it", "its") else None)
         return (ent[0], "ORG", ent[1]) if ent else None
+    if low in _bare_actor_nouns() and tok.dep_ in ("nsubj", "nsubjpass") and tok.tag_ == "NNS" and not any(
+            c.dep_ in ("det", "amod", "compound", "nummod", "poss") for c in tok.children):
+        # "rebels attacked the town": in a report about one armed group, its fighters;
+        # "unidentified gunmen", "some militants", "two rebels" are left unnamed
+        ent = state.get("org")
+        return (ent[0], "ORG", ent[1]) if ent and ent[1] not in _NON_ACTOR_KINDS else None
     if low in ("he", "his", "him", "himself"):
         if low == "he" and tok.dep_ not in ("nsubj", "nsubjpass"):
             return None
