@@ -35,14 +35,15 @@ def score_candidates(state: DocState, model) -> dict[tuple, tuple[float, object]
         return best
     eid = state.root_to_eid
     allowed: dict[tuple[int, int], frozenset] = {}
-    for c in state.candidates:
+    probs = model.predict_many([c.features for c in state.candidates])
+    for c, predicted in zip(state.candidates, probs):
         pair = (c.subject, c.object)
         if pair not in allowed:
             allowed[pair] = frozenset(r for r in model.relations if state.fits(r, c.subject, c.object))
         ok_rels = allowed[pair]
         if not ok_rels:
             continue
-        for rel, p in model.predict(c.features).items():
+        for rel, p in predicted.items():
             if rel not in ok_rels:
                 continue
             s, o = eid[c.subject], eid[c.object]

@@ -2,6 +2,8 @@
 of actor that never take part in some relations. The rules and the model both ask here."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 HEDGED_FACTOR = 0.5     # a hedged statement keeps its fact at a lower confidence
 
 # Relation -> allowed (subject types, object types)
@@ -30,6 +32,7 @@ STATE_KINDS = {"state_force", "state"}
 NON_ACTOR_OBJECT = {"merged_into", "affiliate_of", "allied_with", "rival_of"}
 
 
+@lru_cache(maxsize=4096)
 def fits(relation: str, s_type: str, s_kind: str | None, o_type: str, o_kind: str | None,
          any_kind: bool = False) -> bool:
     subj_types, obj_types = SIGNATURES[relation]
