@@ -704,15 +704,16 @@ def train(
     with _progress() as progress:
         task = progress.add_task("training", total=(cv or 0) + 1)
         model, report = train_artifact(corpus, target, cv, on_step=lambda n: progress.update(task, completed=n))
-    console = _out()
-    console.print(_t(f"model: {target}"))
-    console.print(_t(f"trained on {model.meta['training']['documents']} documents, "
-                     f"{model.meta['training']['candidates']} candidates, {model.meta['training']['features']} features; "
-                     f"data sha256 {model.meta['data_sha256'][:16]}"))
+    # plain lines: a hash or a path is never wrapped or styled
+    print(f"model: {target}")
+    print(f"trained on {model.meta['training']['documents']} documents, "
+          f"{model.meta['training']['candidates']} candidates, {model.meta['training']['features']} features; "
+          f"data sha256 {model.meta['data_sha256'][:16]}")
     if report is not None:
         d = report_to_dict(report)
-        console.print(_t(f"cross-validated ({cv} folds): P {d['overall']['precision']:.3f} "
-                         f"R {d['overall']['recall']:.3f} F1 {d['overall']['f1']:.3f}"))
+        print(f"cross-validated ({cv} folds): P {d['overall']['precision']:.3f} R {d['overall']['recall']:.3f} "
+              f"F1 {d['overall']['f1']:.3f}; organizational ties F1 {d['organizational_ties']['f1']:.3f}; "
+              f"ORG recall {d['entities']['ORG']['recall']:.3f}; alias splits {d['alias_splits']}")
 
 
 # -- demo ---------------------------------------------------------------------------------
