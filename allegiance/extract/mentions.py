@@ -379,16 +379,19 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
                         key=f"state:{country}:{cls}", extra={"country": country, "iso": entry.country if entry else None}))
     spans = SpanSet(len(text), [*taken, *((c.start, c.end) for c in out)])
-    # "Kenya's government", "Pakistan's military": a country's own force
+    own = SpanSet(len(text), [(c.start, c.end) for c in out])
+    # "Kenya's government", "Pakistan's military": a country's own force (it overlaps the
+    # country's gazetteer mention; resolve_overlaps keeps the longer)
     for m in _possessive_force_rx().finditer(text):
         hit = idx.keys.get(match_key(m.group(1)))
-        if hit is None or hit[0].type != "PLACE" or hit[0].kind != "country" or spans.overlaps(m.start(), m.end()):
+        if hit is None or hit[0].type != "PLACE" or hit[0].kind != "country" or own.overlaps(m.start(), m.end()):
             continue
         head = m.group(2).lower()
         cls = equiv.get(head, head)
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
                         key=f"state:{hit[0].id}:{cls}", extra={"country": hit[0].id, "iso": hit[0].country}))
         spans.add(m.start(), m.end())
+        own.add(m.start(), m.end())
     # "the army", "security forces", "soldiers": no country named; clustering decides whose
     for m in _bare_force_rx().finditer(text):
         if spans.overlaps(m.start(), m.end()):
