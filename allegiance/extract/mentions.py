@@ -593,6 +593,8 @@ def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]
     return out
 
 
+_ARTICLE_START = re.compile(r"(?:al|el|ad|an|ar|as|ash|at|az)-[A-Z]")
+_NAME_BEFORE = re.compile(r"(?<![\w’'\-])[A-Z][\w’'\-]+ (?=\S*$)")
 _PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
 
 
@@ -602,8 +604,17 @@ def extend_names(text: str, cands: list[Cand]) -> None:
     instead), the closing parenthesis of a half-read one, and a lowercase administrative
     head after a place ("the Juba region", "Kasese district")."""
     starts = sorted(c.start for c in cands)
+    ends = sorted(c.end for c in cands)
     for c in cands:
         nxt = next((s for s in starts if s >= c.end), len(text))
+        # "Suqour al-Sham", "Ahrar al-Sham": the NER often reads only the article's half
+        if c.source == "ner" and _ARTICLE_START.match(c.text):
+            m = _NAME_BEFORE.search(text, max(0, c.start - 30), c.start)
+            prev_end = max((e for e in ends if e <= c.start), default=0)
+            if m and m.start() >= prev_end:
+                c.start = m.start()
+                c.text = text[c.start:c.end]
+                c.key = match_key(c.text)
         if c.type == "ORG":
             if c.text.count("(") > c.text.count(")") and text[c.end:c.end + 1] == ")":
                 c.end += 1
