@@ -153,6 +153,7 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
 
     # 2c. "Moemauk Township", "Marawi city" and "Moemauk", "Marawi": one place
     base_of: dict[str, int] = {}
+    later: list[tuple[int, str]] = []
     for i, c in enumerate(cands):
         if c.source == "coref" or not (c.type == "PLACE" or (c.source == "ner" and c.entry is None)):
             continue
@@ -161,13 +162,18 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
             words = words[:-1]
         base = " ".join(words)
         if c.type != "PLACE":   # an NER name joins a place, never starts one
-            if base in base_of:
-                uf.union(base_of[base], i)
-            continue
-        if base in base_of:
+            later.append((i, base))
+        elif base in base_of:
             uf.union(base_of[base], i)
         elif base:
             base_of[base] = i
+    for i, base in later:   # wherever in the text the place is named
+        if base in base_of:
+            uf.union(base_of[base], i)
+
+    # 2d. spelling variants of one name in one document ("Rwanda Defence Force" and
+    #     "Rwandan Defence Forces"): names of several words that differ by a letter or two
+    _join_spelling_variants(cands, uf)
 
     # 3. alias glue between neighbouring mentions
     for i in range(n - 1):
@@ -288,3 +294,25 @@ def b_index(cands: list[Cand], c: Cand) -> int | None:
         if x is c:
             return i
     return None
+
+
+def _join_spelling_variants(cands: list[Cand], uf: _UF, cutoff: float = 92.0) -> None:
+    from rapidfuzz import fuzz
+
+    seen: list[tuple[str, str, int]] = []   # (type, key, index)
+    for i, c in enumerate(cands):
+        # organisations only: two people's names a letter apart are often two people
+        if c.source == "coref" or c.type != "ORG":
+            continue
+        key = match_key(c.text)
+        if len(key.split()) < 2 or len(key) < 10:
+            continue
+        for typ, other, j in seen:
+            if typ == c.type and other != key and other.split()[0][:3] == key.split()[0][:3] \
+                    and fuzz.ratio(key, other) >= cutoff:
+                a, b = cands[i], cands[j]
+                if a.entry is not None and b.entry is not None and a.entry.id != b.entry.id:
+                    continue
+                uf.union(i, j)
+                break
+        seen.append((c.type, key, i))
