@@ -2,8 +2,8 @@
 number that measures what generalises. The relation model is trained on four folds and
 scored on the fifth, exactly as `allegiance eval --cv 5` does.
 
-The floors below are the figures this version reaches (F1 0.415, organizational ties
-0.440, ORG recall 0.836, 49 alias splits), less a small margin for platform noise: they
+The floors below are the figures this version reaches (F1 0.416, organizational ties
+0.440, ORG recall 0.841, 48 alias splits), less a small margin for platform noise: they
 stop a change that makes extraction generalise worse. They are below the issue's targets
 (F1 0.50, ties 0.45, ORG recall 0.92, 25 splits), which this version does not reach."""
 from __future__ import annotations
