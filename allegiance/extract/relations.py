@@ -55,6 +55,7 @@ class Pattern:
     source: str
     requires_parent: bool = False
     any_subject_kind: bool = False
+    anchors: frozenset = frozenset()   # a match holds one of these skeleton tokens (empty: no test)
 
 
 @lru_cache(maxsize=1)
@@ -83,8 +84,42 @@ def patterns() -> list[Pattern]:
         body = expand(re.sub(r",\? ", "(?:, )?", p["pattern"]))
         rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
         out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"],
-                           bool(p.get("requires_parent")), bool(p.get("any_subject_kind"))))
+                           bool(p.get("requires_parent")), bool(p.get("any_subject_kind")),
+                           _anchors(p["pattern"], spec["cues"])))
     return out
+
+
+# cue classes that a pattern may match without: optional modifiers and glue
+_OPTIONAL_CLASSES = frozenset(["AUX", "LEADER_ADJ", "MERGE_TO"])
+
+
+def _anchors(pattern: str, cue_lists: dict) -> frozenset:
+    """The first skeleton tokens of the cue words of a cue class that every match of
+    ``pattern`` contains (one written outside any group): a sentence with none of them
+    cannot match, and the regex is not run (the regexes are most of the rules' cost).
+    Empty when no cue class is outside a group."""
+    depth, required = 0, []
+    k = 0
+    while k < len(pattern):
+        ch = pattern[k]
+        if ch == "\\":
+            k += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "{" and depth == 0:
+            m = re.match(r"\{([A-Z_]+)\}", pattern[k:])
+            if m and m.group(1) in cue_lists and m.group(1) not in _OPTIONAL_CLASSES:
+                after = pattern[k + m.end():k + m.end() + 1]
+                if after not in ("?", "*"):
+                    required.append(m.group(1))
+        k += 1
+    if not required:
+        return frozenset()
+    # one required class suffices as the test: the first
+    return frozenset(re.split(r"[\s\-]", w.lower())[0] for w in cue_lists[required[0]])
 
 
 @dataclass
@@ -376,9 +411,12 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
     if len(letters) < 2:
         return out   # a relation needs two placeholders: most sentences end here
     present = set(letters)
+    tokens = set(skel.split(" "))
     for p in patterns():
         if not (ALLOWED[p.s] & present and ALLOWED[p.o] & present):
             continue   # e.g. an active_in pattern on a sentence without a place
+        if p.anchors and not (p.anchors & tokens):
+            continue   # none of its cue words
         for m in p.rx.finditer(skel, overlapped=True):
             groups = m.groupdict()
             subs: list[Ref] = []
