@@ -61,6 +61,10 @@ class Document:
     boilerplate: list[str] = field(default_factory=list)  # removed blocks, for audit
     warnings: list[str] = field(default_factory=list)
     dateline_place: str | None = None  # "Lima" from a wire dateline "Lima, 20 Aug 88 (EFE) --"
+    # clean offsets of that dateline: (start, end of the dash, start of the body) and of its
+    # place names; extraction reads the dateline as a sentence of its own
+    dateline_span: tuple[int, int, int] | None = None
+    dateline_place_spans: tuple[tuple[int, int], ...] = ()
 
     def to_raw(self, clean_offset: int) -> int:
         """Map an offset in ``text`` back to ``raw_text``."""

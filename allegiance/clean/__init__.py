@@ -224,17 +224,17 @@ def _read_wire_copy(doc: Document, own_title: str | None) -> None:
         if at >= 0 and doc.text[after:after + 1] in ("\n", "\r") and text[after:after + 1] == " ":
             doc.title = None
     dateline = find_dateline(text)
+    body = None
+    if dateline:
+        # the body starts after the dateline (and a bracketed tag such as "[TEXT]")
+        rest = re.match(r"\s*(?:\[[^\]\n]{1,60}\]\s*)*", text[dateline.end:])
+        body = dateline.end + rest.end()
     if is_all_caps(text):
-        starts: tuple[int, ...] = ()
-        keep: tuple[tuple[int, int], ...] = ()
-        if dateline:
-            # the body starts after the dateline (and a bracketed tag such as "[TEXT]")
-            rest = re.match(r"\s*(?:\[[^\]\n]{1,60}\]\s*)*", text[dateline.end:])
-            starts = (dateline.end + rest.end(),)
-            keep = dateline.spans
-        text = truecase(text, starts, keep)
+        text = truecase(text, (body,) if dateline else (), dateline.spans if dateline else ())
     if dateline:
         doc.dateline_place = ", ".join(text[a:b] for a, b in dateline.spans)
+        doc.dateline_span = (dateline.start, dateline.end, body)
+        doc.dateline_place_spans = tuple(dateline.spans)
         if doc.published is None and dateline.date:
             doc.published = dateline.date
     doc.text = text

@@ -8,7 +8,6 @@ import bisect
 import re
 from collections import defaultdict
 
-from allegiance.clean.wire import find_dateline
 from allegiance.extract import context
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.events import frame_features, frames_in, pending_claims, place_attacks
@@ -44,17 +43,17 @@ MAX_SENTENCE_TOKENS = 150
 _LINE = re.compile(r"[^\n]*\S[^\n]*")
 
 
-def _split_dateline(text: str, lines: list[tuple[int, str]], dl) -> list[tuple[int, str]]:
-    """"LIMA, 20 Aug 88 (EFE) -- Guerrillas attacked ...": the dateline is read on its own,
-    so that its place is a mention of a place and never the subject of the first sentence."""
-    if dl is None:
+def _split_dateline(text: str, lines: list[tuple[int, str]], span) -> list[tuple[int, str]]:
+    """"LIMA, 20 Aug 88 (EFE) -- Guerrillas attacked ...": the dateline (``span``: its start,
+    its end and the start of the body, from the cleaner) is read on its own, so that its
+    place is a mention of a place and never the subject of the first sentence."""
+    if not span:
         return lines
+    start, end, body = span
     out = []
     for a, t in lines:
-        if a <= dl.start < dl.end < a + len(t):
-            rest = re.match(r"\s*(?:\[[^\]\n]{1,60}\]\s*)*", text[dl.end:a + len(t)])
-            body = dl.end + rest.end()
-            out.append((dl.start, text[dl.start:dl.end]))
+        if a <= start < end < a + len(t):
+            out.append((start, text[start:end]))
             if body < a + len(t):
                 out.append((body, text[body:a + len(t)]))
         else:
@@ -129,8 +128,9 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         # across it would make a title the subject of the first sentence
         lines = [(off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
                  for o, t in _blocks(block) for m in _LINE.finditer(t)]
-        datelines[k] = find_dateline(text)
-        blocks += [(k, a, t) for a, t in _split_dateline(text, lines, datelines[k])]
+        if document.dateline_span:
+            datelines[k] = document
+        blocks += [(k, a, t) for a, t in _split_dateline(text, lines, document.dateline_span)]
     if not blocks:
         return out
     sdocs = parse(nlp, [t for _, _, t in blocks])
@@ -152,10 +152,10 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
     for (k, off, btext), sdoc, local in zip(blocks, sdocs, known):
         local = local + ner_mentions(sdoc, [(c.start, c.end) for c in local], idx, btext)
         dl = datelines.get(k)
-        if dl is not None and off == dl.start:
+        if dl is not None and off == dl.dateline_span[0]:
             # the dateline names a place ("LIMA", "GUATEMALA CITY"), whatever the NER says
             for c in local:
-                if any(a <= off + c.start < b for a, b in dl.spans) and c.entry is None:
+                if any(a <= off + c.start < b for a, b in dl.dateline_place_spans) and c.entry is None:
                     c.type, c.kind = "PLACE", "city"
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
@@ -171,7 +171,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         state = _relations(out[k], documents[k], parsed, gaz)
         dl = datelines.get(k)
         if dl is not None:
-            state.dateline_place = next((r.entity for sent in state.sentences if sent.start == dl.start
+            state.dateline_place = next((r.entity for sent in state.sentences if sent.start == dl.dateline_span[0]
                                          for r in sent.refs if r.type == "PLACE"), None)
         frames = [f for i, sent in enumerate(state.sentences) for f in frames_in(sent, i)]
         state.candidates = build_candidates(state.sentences, frame_features(frames))

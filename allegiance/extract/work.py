@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from allegiance.extract.signatures import fits
 from allegiance.records import Extraction
 
 
@@ -69,7 +70,5 @@ class DocState:
         return (t,)
 
     def fits(self, relation: str, subject: int, obj: int) -> bool:
-        from allegiance.extract.signatures import fits
-
         sk, ok = self.root_kind.get(subject), self.root_kind.get(obj)
         return any(fits(relation, st, sk, ot, ok) for st in self.types(subject) for ot in self.types(obj))
