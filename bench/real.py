@@ -37,7 +37,6 @@ import json
 import os
 import random
 import re
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -49,8 +48,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-SHARED = Path("/work/shared/corpus")
+# the bare-spaCy child process is bench/run.py's: one definition for both benches
+from run import NLP_CHILD  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus"
 SOURCES = ("seeds", "dev", "train")
 
 # -- varying copies ----------------------------------------------------------------------
@@ -345,23 +348,6 @@ def build(n: int, out: Path, feed_mix: bool, seed: int) -> dict:
 
 # -- measuring ---------------------------------------------------------------------------
 
-NLP_CHILD = r"""
-import json, sys, time
-t0 = time.perf_counter()
-import spacy
-from allegiance.extract.nlp import model_name
-nlp = spacy.load(model_name())
-t1 = time.perf_counter()
-texts = json.load(open(sys.argv[1], encoding="utf-8"))
-t2 = time.perf_counter()
-docs = tokens = 0
-for doc in nlp.pipe(texts):
-    docs += 1
-    tokens += len(doc)
-t3 = time.perf_counter()
-print(json.dumps({"docs": docs, "tokens": tokens, "load_s": t1 - t0, "pipe_s": t3 - t2,
-                  "model": model_name(), "pipes": nlp.pipe_names}))
-"""
 
 
 def run_measured(cmd: list[str], stdout, cwd: str, env: dict | None = None, poll: float = 0.02) -> dict:

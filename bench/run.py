@@ -40,9 +40,13 @@ nlp = spacy.load(model_name())
 t1 = time.perf_counter()
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 t2 = time.perf_counter()
-n = sum(1 for _ in nlp.pipe(texts))
+docs = tokens = 0
+for doc in nlp.pipe(texts):
+    docs += 1
+    tokens += len(doc)
 t3 = time.perf_counter()
-print(json.dumps({"docs": n, "load_s": t1 - t0, "pipe_s": t3 - t2, "pipes": nlp.pipe_names}))
+print(json.dumps({"docs": docs, "tokens": tokens, "load_s": t1 - t0, "pipe_s": t3 - t2,
+                  "model": model_name(), "pipes": nlp.pipe_names}))
 """
 
 

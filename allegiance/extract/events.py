@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from allegiance.extract import context
 from allegiance.extract.candidates import stem
-from allegiance.extract.cues import relation_spec
+from allegiance.extract.cues import cues, relation_spec
 from allegiance.extract.work import SentenceInfo
 
 _SUBJ = ("nsubj", "csubj")
@@ -36,10 +36,10 @@ def _triggers() -> tuple[frozenset, frozenset, frozenset]:
     verbs = {stem(w) for w in spec["ATTACK_VERB"] + spec["ATTACK_PASSIVE"] if " " not in w}
     nouns = {stem(w) for w in spec["ATTACK_NOUN"] if " " not in w}
     carry = {stem(w.split()[0]) for w in spec["CARRY"]}
-    claims = {"claim", "claimed", "claims"}
+    claims = {stem(w.split()[0]) for w in spec["CLAIM"] if w.split()[0].startswith("claim")}
     # "war", "campaign", "insurgency", "operation": too general to be one attack
-    nouns -= {stem(w) for w in ("war", "campaign", "insurgency", "operation", "operations", "offensive")}
-    return frozenset(verbs), frozenset(nouns), frozenset(carry | {stem(c) for c in claims})
+    nouns -= {stem(w) for w in cues()["attack_frame_general_nouns"]}
+    return frozenset(verbs), frozenset(nouns), frozenset(carry | claims)
 
 
 @dataclass

@@ -46,10 +46,7 @@ def score_candidates(state: DocState, model) -> dict[tuple, tuple[float, object]
         for rel, p in predicted.items():
             if rel not in ok_rels:
                 continue
-            s, o = eid[c.subject], eid[c.object]
-            if rel in SYMMETRIC_RELATIONS and s > o:
-                s, o = o, s
-            key = (s, rel, o)
+            key = _key(eid[c.subject], rel, eid[c.object])
             if key not in best or p > best[key][0]:
                 best[key] = (p, c)
     return best

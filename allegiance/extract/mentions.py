@@ -513,7 +513,7 @@ def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
 
 _ACR_DEF = re.compile(r"\(\s*([A-Z][A-Za-z0-9/\-]{1,11})\s*\)")
 _NAME_WORD = re.compile(r"[A-Z][\w’'\-]*|of|for|and|the|de|du|des|la|le|el|al|in|to|a|wal|y")
-_LINK_WORDS = frozenset(["of", "for", "and", "the", "de", "du", "des", "la", "le", "el", "al", "in", "to", "a", "wal", "y"])
+LINK_WORDS = frozenset(["of", "for", "and", "the", "de", "du", "des", "la", "le", "el", "al", "in", "to", "a", "wal", "y"])
 
 
 def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
@@ -539,7 +539,7 @@ def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
             if "\n" in text[a:m.start()] or len(run) > 14:
                 break
             core = re.sub(r"^(?:al|el|wal|ad|ar|as|ash|at|az)-", "", w.strip("\"“”‘’'"))
-            if core and core.lower() in _LINK_WORDS and not core[0].isupper():
+            if core and core.lower() in LINK_WORDS and not core[0].isupper():
                 run.append((a, []))
                 continue
             if not core or not core[0].isupper():
@@ -565,8 +565,7 @@ def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
 def _demonym_actor_rx(idx: GazIndex) -> re.Pattern | None:
     if "_demonym_actor_rx" not in idx.__dict__:
         c = cues()
-        nouns = set(c["open_world"]["actor_nouns"]) | set(c["branch_nouns"]) | {
-            "group", "groups", "movement", "organisation", "organization", "party", "outfit", "network", "coalition"}
+        nouns = set(c["open_world"]["actor_nouns"]) | set(c["branch_nouns"]) | set(c["demonym_group_nouns"])
         dems = sorted(idx.demonyms, key=len, reverse=True)
         idx.__dict__["_demonym_actor_rx"] = re.compile(
             r"\b(" + "|".join(re.escape(d.capitalize()) for d in dems) + r")(?:-based)?\s+(?:[\w’'\-]+\s+){0,3}?(?:"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from allegiance.extract.cues import cues
-from allegiance.extract.mentions import Cand, SpanSet, find_all, word_index
+from allegiance.extract.mentions import LINK_WORDS, Cand, SpanSet, find_all, word_index
 from allegiance.resolve.gazetteer import Gazetteer
 from allegiance.resolve.names import match_key
 
@@ -24,7 +24,6 @@ _PAREN_OPEN = re.compile(r"^\s*\(\s*[\"“‘']?(?:the\s+)?$")
 _STOP_SHORT = frozenset(cues()["short_form_stopwords"])
 _GEO_HEADS = frozenset(cues()["admin_place_heads"])
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
-_LINK = frozenset(["of", "for", "and", "the", "al", "el", "de", "du", "des", "la", "wal"])
 
 
 class _UF:
@@ -238,7 +237,7 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
                     break
                 # "AA" for "Arakan Army": an acronym spelling the initials of a name
                 if rep.type == "ORG" and _ACRONYM.fullmatch(c.text) and c.source != "coref" and \
-                        "".join(w[0] for w in ft if w not in _LINK) == c.text.lower():
+                        "".join(w[0] for w in ft if w not in LINK_WORDS) == c.text.lower():
                     matches.append(root)
                     break
                 if rep.type == "ORG" and c.type in ("ORG", "PERSON") and c.source != "coref" and (
