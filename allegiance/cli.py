@@ -1,8 +1,9 @@
 """Command line: ``allegiance extract | ingest | actors | show | facts | eval | demo``.
 
 Thin on purpose: the work is in ``allegiance.pipeline`` and ``allegiance.store``; this
-module parses options and renders results. Article text is hostile, so nothing from the
-store is ever rendered as Rich markup."""
+module parses options and renders results. Article text and file names are hostile, so
+nothing from the store is ever rendered as Rich markup, and every value printed goes through
+``allegiance.textsafe`` (control characters escaped, one line per value)."""
 from __future__ import annotations
 
 import csv
@@ -21,6 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from allegiance.records import RELATIONS, IngestError
+from allegiance.textsafe import clean, csv_cell, json_text
+from allegiance.textsafe import console as _safe_console
 
 DB_ENV = "ALLEGIANCE_DB"
 DEFAULT_DB = "allegiance.duckdb"
@@ -40,16 +43,17 @@ DbOption = typer.Option(DEFAULT_DB, "--db", envvar=DB_ENV, help="DuckDB store fi
 
 # -- plumbing ----------------------------------------------------------------------------
 def _out() -> Console:
-    return Console(highlight=False)
+    return _safe_console()
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return _safe_console(stderr=True)
 
 
 def _line(msg: str) -> None:
-    """One plain line on stderr (errors and warnings: never markup, never wrapped)."""
-    print(msg.replace("\n", " ").replace("\r", " "), file=sys.stderr, flush=True)
+    """One plain line on stderr (errors and warnings: never markup, never wrapped; a file
+    name's newline or ESC is escaped, so it cannot forge a line or drive the terminal)."""
+    print(clean(msg), file=sys.stderr, flush=True)
 
 
 def _debug() -> bool:
@@ -97,8 +101,8 @@ def _open_store(db: str | Path, read_only: bool):
 
 
 def _t(value: Any) -> Text:
-    """Data as literal text (no markup)."""
-    return Text("" if value is None else str(value))
+    """Data as literal text: no markup, control characters escaped (one line)."""
+    return Text(clean(value))
 
 
 def _fmt_conf(value: Any) -> str:
@@ -138,7 +142,7 @@ def extract(
                 continue
             for warning in item.document.warnings:
                 _line(f"warning: {item.document.doc_id}: {warning}")
-            fh.write(json.dumps(item.to_schema(), ensure_ascii=False) + "\n")
+            fh.write(json_text(json.dumps(item.to_schema(), ensure_ascii=False)) + "\n")
             fh.flush()
     finally:
         if output:
@@ -172,7 +176,7 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
         TextColumn("ingesting"),
         BarColumn(),
         TextColumn("{task.completed} documents"),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a document name, not markup
         TimeElapsedColumn(),
         console=_err(),
         transient=True,
@@ -195,7 +199,7 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
                     progress.advance(task)
                     continue
                 name = item.document.doc_id
-                progress.update(task, description=name[-40:])
+                progress.update(task, description=clean(name[-40:]))
                 for warning in item.document.warnings:
                     progress.console.print(_t(f"warning: {name}: {warning}"), soft_wrap=True)
                 result = next(results)
@@ -225,7 +229,7 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
                     started = time.monotonic()
                 batch.append(item)
                 if not isinstance(item, IngestError):
-                    progress.update(task, description=item.document.doc_id[-40:])
+                    progress.update(task, description=clean(item.document.doc_id[-40:]))
                 if len(batch) >= size or time.monotonic() - started >= BATCH_SECONDS:
                     flush()
                     size = min(2 * size, BATCH_DOCS)
@@ -254,7 +258,8 @@ def _ingest_spark(store, paths: list[str], master: str, parquet_out: Optional[Pa
     with tempfile.TemporaryDirectory(prefix="allegiance-spark-") as tmp:
         out = str(parquet_out) if parquet_out else str(Path(tmp) / "parquet")
         stats = run_spark_ingest(paths, out, master=master)
-        _err().print(_t(f"spark: {stats.get('inputs', '?')} inputs in {stats.get('seconds', 0):.1f} s -> {out}"))
+        _err().print(_t(f"spark: {stats.get('inputs', '?')} inputs in {stats.get('seconds', 0):.1f} s -> {out}"),
+                     soft_wrap=True)
         return load_parquet(out, store, on_item=report)
 
 
@@ -377,7 +382,7 @@ def ingest(
         if paths or urls or feed:
             raise typer.BadParameter("--watch cannot be combined with other sources", param_hint="--watch")
         if not watch.expanduser().is_dir():
-            raise typer.BadParameter(f"{watch} is not a folder", param_hint="--watch")
+            raise typer.BadParameter(f"{clean(watch)} is not a folder", param_hint="--watch")
     elif not (paths or urls or feed):
         raise typer.BadParameter("nothing to ingest: give files, folders or URLs, or --urls, --feed or --watch")
     options = FetchOptions(allow_private=allow_private, timeout=timeout)
@@ -443,17 +448,17 @@ def actors(
 # -- show ---------------------------------------------------------------------------------
 def _fact_line(f: dict, subject: str, obj: str) -> Text:
     line = Text("  ")
-    line.append(f"{subject} → {obj}", style="bold")
+    line.append(f"{clean(subject)} → {clean(obj)}", style="bold")
     if f.get("date"):
         src = " (published)" if f.get("date_source") == "published" else ""
-        line.append(f"  {f['date']}{src}")
-    doc = f.get("doc_id") or ""
+        line.append(f"  {clean(f['date'])}{src}")
+    doc = clean(f.get("doc_id"))
     if f.get("title"):
-        doc = f"{doc} “{f['title']}”"
+        doc = f"{doc} “{clean(f['title'])}”"
     if doc:
         line.append(f"  [{doc}]", style="cyan")
     if f.get("attributed_to"):
-        line.append(f"  according to {f['attributed_to']}", style="italic")
+        line.append(f"  according to {clean(f['attributed_to'])}", style="italic")
     if f.get("hedged"):
         line.append("  (hedged)", style="yellow")
     if f.get("confidence") is not None:
@@ -463,7 +468,7 @@ def _fact_line(f: dict, subject: str, obj: str) -> Text:
 
 def _evidence_line(evidence: str | None) -> Text:
     ev = " ".join((evidence or "").split())
-    return Text(f"      “{ev}”", style="dim") if ev else Text("")
+    return Text(f"      “{clean(ev)}”", style="dim") if ev else Text("")
 
 
 @app.command()
@@ -481,14 +486,15 @@ def show(
         card = store.actor_card(matches[0]["id"])
     console = _out()
     a = card["actor"]
-    head = Text(a["name"], style="bold")
-    head.append(f"  id={a['id']}  type={a['type']}")
+    head = Text(clean(a["name"]), style="bold")
+    head.append(clean(f"  id={a['id']}  type={a['type']}"))
     if a.get("kind"):
-        head.append(f"  kind={a['kind']}")
+        head.append(clean(f"  kind={a['kind']}"))
     console.print(head, soft_wrap=True)
     best = matches[0]
     if best["match"] in ("fuzzy", "partial"):
-        console.print(_t(f"(closest match for {name!r}: {best['matched']!r}, score {best['score']})"))
+        # one line, never wrapped: a wrapped alias could start a line of its own choosing
+        console.print(_t(f"(closest match for {name!r}: {best['matched']!r}, score {best['score']})"), soft_wrap=True)
     console.print(_t(f"mentions: {a['mentions']} in {a['documents']} documents"))
     aliases = ", ".join(f"{al['alias']} ({al['count']})" for al in card["aliases"])
     console.print(_t(f"aliases: {aliases or '-'}"), soft_wrap=True)
@@ -502,7 +508,7 @@ def show(
     for relation in sorted(card["relations"], key=lambda r: RELATIONS.index(r) if r in RELATIONS else 99):
         items = card["relations"][relation]
         console.print()
-        console.print(Text(f"{relation} ({len(items)})", style="bold magenta"))
+        console.print(Text(clean(f"{relation} ({len(items)})"), style="bold magenta"))
         for f in items:
             subject, obj = (a["name"], f["other_name"]) if f["direction"] == "out" else (f["other_name"], a["name"])
             console.print(_fact_line(f, subject, obj), soft_wrap=True)
@@ -541,15 +547,16 @@ def _facts_table(rows: list[dict], title: str | None = None) -> Table:
     table.add_column("source", ratio=1)
     table.add_column("evidence", ratio=3)
     for f in rows:
-        fact = Text(str(f["subject"]), style="bold")
-        fact.append(f"\n{f['relation']}", style="magenta")
-        fact.append(f"\n{f['object']}", style="bold")
-        src = Text(str(f.get("doc_id") or ""))
+        # the newlines here are the cell's layout; each value is cleaned to one line
+        fact = Text(clean(f["subject"]), style="bold")
+        fact.append(f"\n{clean(f['relation'])}", style="magenta")
+        fact.append(f"\n{clean(f['object'])}", style="bold")
+        src = Text(clean(f.get("doc_id")))
         src.append(f"\nconf {_fmt_conf(f.get('confidence'))}", style="dim")
         if f.get("hedged"):
             src.append("\nhedged", style="yellow")
         if f.get("attributed_to"):
-            src.append(f"\nvia {f['attributed_to']}", style="italic")
+            src.append(f"\nvia {clean(f['attributed_to'])}", style="italic")
         table.add_row(_t(f.get("date") or ""), fact, src, _t(" ".join((f.get("evidence") or "").split())))
     return table
 
@@ -587,7 +594,7 @@ def facts(
             include_hedged=not no_hedged, limit=limit, include_rejected=include_rejected,
         )
     if fmt == "json":
-        sys.stdout.write(json.dumps([_jsonable(f) for f in rows], ensure_ascii=False, indent=2, default=str) + "\n")
+        sys.stdout.write(json_text(json.dumps([_jsonable(f) for f in rows], ensure_ascii=False, indent=2, default=str)) + "\n")
     elif fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf)
@@ -595,7 +602,7 @@ def facts(
         for f in rows:
             rec = _jsonable(f)
             rec["attributes"] = json.dumps(rec["attributes"] or {}, ensure_ascii=False)
-            writer.writerow(["" if rec[c] is None else rec[c] for c in FACT_COLUMNS])
+            writer.writerow([csv_cell(rec[c]) for c in FACT_COLUMNS])  # text escaped, formula-safe
         sys.stdout.write(buf.getvalue())
     else:
         console = _out()
@@ -705,7 +712,7 @@ def train(
         task = progress.add_task("training", total=(cv or 0) + 1)
         model, report = train_artifact(corpus, target, cv, on_step=lambda n: progress.update(task, completed=n))
     # plain lines: a hash or a path is never wrapped or styled
-    print(f"model: {target}")
+    print(f"model: {clean(target)}")
     print(f"trained on {model.meta['training']['documents']} documents, "
           f"{model.meta['training']['candidates']} candidates, {model.meta['training']['features']} features; "
           f"data sha256 {model.meta['data_sha256'][:16]}")

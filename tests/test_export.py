@@ -271,8 +271,12 @@ def test_facts_csv(store):
     assert by_rel["attacked"]["subject_id"] == "boko_haram"
     assert json.loads(by_rel["attacked"]["attributes"]) == {"killed": 3, "place": "e2"}
     hostile = next(r for r in rows if r["doc_id"] == "d.txt")
-    # multi-line evidence survives csv quoting; formula-looking cells are neutralised
-    assert hostile["evidence"] == HOSTILE_EVIDENCE.replace("\r", "")
+    # control characters are escaped visibly (a CSV on stdout reaches a terminal; a cell's
+    # newline would start a line of the article's choosing), quotes and backslashes kept;
+    # formula-looking cells are neutralised
+    assert hostile["evidence"] == (
+        "The O'Neil \"Front\" \\ =SUM(A1) said:\\n'we\\'ll stay'\\t\\x01;\\u2028 // DETACH DELETE n; in Sirte."
+    )
     assert hostile["title"].startswith("'=HYPERLINK") and hostile["attributed_to"].startswith("'=cmd")
     assert csv_facts.cell("-1 dead") == "'-1 dead" and csv_facts.cell(-1) == -1
 

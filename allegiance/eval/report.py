@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from allegiance.records import ENTITY_TYPES, RELATIONS
+from allegiance.textsafe import clean, markup
 
 from .scoring import Counts, EvalReport
 
@@ -25,8 +26,9 @@ def _entity_order(report: EvalReport) -> list[str]:
 
 
 def _counts_row(name: str, c: Counts) -> list[str]:
+    # table cells are parsed as markup, and a gold file may name any relation
     f1_den = c.pred + c.gold
-    return [name, str(c.gold), str(c.pred), str(c.matched),
+    return [markup(name), str(c.gold), str(c.pred), str(c.matched),
             _fmt(c.precision, c.pred), _fmt(c.recall, c.gold), _fmt(c.f1, f1_den)]
 
 
@@ -63,7 +65,7 @@ def render_report(report: EvalReport, console: Console, *, errors: bool = False)
         e = report.entities.get(t)
         if e is None:
             continue
-        ents.add_row(t, str(e.gold), str(e.found), _fmt(e.recall, e.gold), str(e.splits))
+        ents.add_row(markup(t), str(e.gold), str(e.found), _fmt(e.recall, e.gold), str(e.splits))
     console.print(ents)
     console.print(f"alias splits: {report.alias_splits}")
     if report.missing_predictions:
@@ -78,20 +80,21 @@ def render_report(report: EvalReport, console: Console, *, errors: bool = False)
     for doc in report.documents:
         if not doc.misses and not doc.false_positives:
             continue
-        console.rule(doc.doc_id + ("" if doc.has_prediction else " (no prediction)"), style="dim")
+        # a rule title is parsed as markup; doc ids come from file names
+        console.rule(markup(doc.doc_id) + ("" if doc.has_prediction else " (no prediction)"), style="dim")
         for m in doc.misses:
-            console.print(f"[red]MISS[/red] {m.subject} --{m.relation}--> {m.object}",
+            console.print(f"[red]MISS[/red] {markup(m.subject)} --{markup(m.relation)}--> {markup(m.object)}",
                           markup=True, highlight=False)
             if m.evidence:
-                console.print(f"      {m.evidence}", markup=False, highlight=False)
+                console.print(f"      {clean(m.evidence)}", markup=False, highlight=False)
         for fp in doc.false_positives:
             ends = f"(mapped: {fp.subject_mapped or '-'} / {fp.object_mapped or '-'})"
             dup = f" x{fp.count}" if fp.count > 1 else ""
             console.print(f"[yellow]FP[/yellow]   ", end="", markup=True)
-            console.print(f"{fp.subject} --{fp.relation}--> {fp.object} {ends}{dup}",
+            console.print(clean(f"{fp.subject} --{fp.relation}--> {fp.object} {ends}{dup}"),
                           markup=False, highlight=False)
             if fp.evidence:
-                console.print(f"      {fp.evidence}", markup=False, highlight=False)
+                console.print(f"      {clean(fp.evidence)}", markup=False, highlight=False)
 
 
 def report_to_dict(report: EvalReport) -> dict:

@@ -1,15 +1,18 @@
 """Every selected fact as one CSV row, with every column the store has for it.
 
-Text from articles is hostile and these files get opened in spreadsheets: a text cell that
+Text from articles is hostile and these files get opened in spreadsheets (and printed on a
+terminal, when written to stdout): every cell goes through :func:`allegiance.textsafe.csv_cell`.
+Control characters in text are escaped visibly (a newline as ``\\n``), and a text cell that
 starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'`` (OWASP's
-advice against formula injection); numbers are written as numbers."""
+advice against formula injection); numbers are written as numbers, negative ones included.
+The lossless export is ``jsonl``."""
 from __future__ import annotations
 
 import csv
-import json
-from typing import Any, TextIO
+from typing import TextIO
 
 from allegiance.export import Selection
+from allegiance.textsafe import csv_cell
 
 COLUMNS = [
     "id", "date", "date_source", "subject_id", "subject", "subject_type", "relation",
@@ -17,23 +20,8 @@ COLUMNS = [
     "start", "end", "attributes", "rule", "extractor_version", "document_id", "doc_id", "title",
     "source", "published",
 ]
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value: Any) -> Any:
-    """A CSV cell: None -> empty, bool -> true/false, text made formula-safe."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    value = str(value)
-    if value.startswith(_FORMULA):
-        return "'" + value
-    return value
+#: one function for every CSV the project writes (``allegiance facts --format csv`` too)
+cell = csv_cell
 
 
 def write(sel: Selection, fh: TextIO) -> int:
