@@ -796,6 +796,11 @@ def serve(
         "127.0.0.1", "--host", help="Interface to bind (default: this machine only).", show_default=True
     ),
     read_only: bool = typer.Option(False, "--read-only", help="Open the store read-only (no reviews)."),
+    allow_host: Optional[list[str]] = typer.Option(
+        None, "--allow-host",
+        help="Another name this server answers to in the Host header (besides 127.0.0.1, localhost "
+        "and --host); repeatable. Other names get 400 (DNS rebinding).",
+    ),
 ) -> None:
     """Run the analyst web app (network, actors, documents, map; JSON API under /api/)."""
     import uvicorn
@@ -805,9 +810,13 @@ def serve(
 
     if not Path(db).exists():
         raise StoreError(f"no store at {db}: run `allegiance ingest` first")
-    web = create_app(db, read_only=read_only)
+    # the Host allow-list follows --host: a rebinding page's own name is refused
+    web = create_app(db, read_only=read_only, allowed_hosts=(host, *(allow_host or [])))
     if host not in ("127.0.0.1", "localhost", "::1"):
         _line(f"warning: serving on {host}: anyone who can reach this address can read and review the store")
+    if host in ("0.0.0.0", "::", ""):
+        _line("note: only requests naming " + ", ".join(sorted(web.state.allowed_hosts))
+              + " in their Host header are answered; add the names clients use with --allow-host")
     _line(f"Allegiance web app on http://{'[' + host + ']' if ':' in host else host}:{port}/ (API docs at /docs)")
     uvicorn.run(web, host=host, port=port, log_level="warning")
 

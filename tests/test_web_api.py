@@ -49,12 +49,18 @@ def xss_extraction():
     )
 
 
+def local_client(app) -> TestClient:
+    """A client as the app's own pages are: a loopback Host (other names get 400) and the
+    server's CSRF token on every request (writes without it get 403)."""
+    return TestClient(app, base_url="http://127.0.0.1", headers={"X-CSRF-Token": app.state.csrf_token})
+
+
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     db = tmp_path_factory.mktemp("web") / "web.duckdb"
     ingest_examples(db, [xss_extraction()])
     app = create_app(db)
-    with TestClient(app) as c:
+    with local_client(app) as c:
         yield c
     app.state.ws.store.close()
 
@@ -235,7 +241,7 @@ def ingest_client(tmp_path_factory):
     db = tmp_path_factory.mktemp("webingest") / "ingest.duckdb"
     ingest_examples(db)
     app = create_app(db, max_file_bytes=2000, max_request_bytes=5000)
-    with TestClient(app) as c:
+    with local_client(app) as c:
         yield c
     app.state.ws.store.close()
 
@@ -344,7 +350,7 @@ def test_ingest_read_only_409(tmp_path):
     db = tmp_path / "ro.duckdb"
     ingest_examples(db)
     app = create_app(db, read_only=True)
-    with TestClient(app) as c:
+    with local_client(app) as c:
         r = c.post("/api/ingest", files=_files(("a.txt", ARTICLE_A.encode())))
         assert r.status_code == 409 and "read-only" in r.json()["detail"]
         assert "nothing can be ingested" in c.get("/ingest").text

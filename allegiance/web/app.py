@@ -13,9 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.security import APIKeyHeader
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -24,8 +26,12 @@ from pydantic import BaseModel, Field
 from allegiance.records import RELATIONS
 from allegiance.store import Store
 from allegiance.store import queries
+from allegiance.web.guard import (
+    CSRF_HEADER, RequestGuard, StrictJSONRoute, allowed_host_names, new_token, validation_error,
+)
 from allegiance.web.ingest import (
-    ENVELOPE_SLACK, MAX_FILE_BYTES, MAX_REQUEST_BYTES, collect_uploads, ingest_uploads, parse_multipart, read_body,
+    ENVELOPE_SLACK, MAX_FILE_BYTES, MAX_PENDING_UPLOADS, MAX_REQUEST_BYTES, UploadQueue, process_upload,
+    spool_body,
 )
 
 HERE = Path(__file__).parent
@@ -91,8 +97,8 @@ class WebStore:
             raise HTTPException(409, "the store is open read-only; reviews cannot be saved")
         if self.con.execute("SELECT 1 FROM facts WHERE id = ?", [fact_id]).fetchone() is None:
             raise HTTPException(404, f"no fact {fact_id}")
-        if review.relation and review.relation not in RELATIONS:
-            raise HTTPException(422, f"unknown relation {review.relation!r}")
+        if review.relation and review.relation not in RELATIONS:  # no echo of the value (item 8)
+            raise HTTPException(422, f"unknown relation: use one of {', '.join(RELATIONS)}")
         if review.action == "correct" and not (review.relation or review.subject or review.object):
             raise HTTPException(422, "a correction needs a relation, subject or object")
         row = {
@@ -231,19 +237,39 @@ def create_app(
     read_only: bool = False,
     max_file_bytes: int = MAX_FILE_BYTES,
     max_request_bytes: int = MAX_REQUEST_BYTES,
+    max_pending_uploads: int = MAX_PENDING_UPLOADS,
+    allowed_hosts: tuple[str, ...] = (),
+    csrf_token: str | None = None,
 ) -> FastAPI:
-    """``max_file_bytes`` / ``max_request_bytes``: upload limits of ``POST /api/ingest``."""
+    """``max_file_bytes`` / ``max_request_bytes``: upload limits of ``POST /api/ingest``;
+    ``max_pending_uploads``: uploads in hand at once (one extracts, the rest wait; 503 beyond).
+    ``allowed_hosts``: Host names answered besides 127.0.0.1, localhost and ::1 (``serve``
+    passes ``--host``). ``csrf_token``: the token writes must carry (random by default)."""
     if store is None:
         store = Store(db, read_only=read_only)
     ws = WebStore(store)
     app = FastAPI(
         title="Allegiance",
         description="Evidence-backed actor graph of militant organizations: actors, facts with "
-        "evidence, documents, places, and analyst reviews.",
+        "evidence, documents, places, and analyst reviews. Writes (POST) need the "
+        f"`{CSRF_HEADER}` header (`GET /api/csrf`) and refuse other origins.",
         version="1",
         docs_url=None,
         redoc_url=None,
     )
+    # every route defined below reads its body with a MAX_JSON_BYTES limit (413) and parses
+    # JSON strictly (NaN, 1e999999, duplicate keys: 422); /api/ingest streams its own body
+    app.router.route_class = StrictJSONRoute
+    app.add_exception_handler(RequestValidationError, validation_error)
+    token = csrf_token or new_token()
+    app.state.csrf_token = token
+    app.state.allowed_hosts = allowed_host_names(*allowed_hosts)
+    # added before security_headers, so its refusals get those headers too
+    app.add_middleware(RequestGuard, allowed_hosts=app.state.allowed_hosts, token=token)
+    # documents the header for /docs ("Authorize"); RequestGuard enforces it
+    csrf_scheme = [Security(APIKeyHeader(name=CSRF_HEADER, auto_error=False,
+                                         description="the server's CSRF token, from GET /api/csrf"))]
+    uploads_queue = UploadQueue(max_pending_uploads)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:  # Swagger UI from the vendored copy (no CDN)
@@ -258,7 +284,10 @@ def create_app(
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: nothing still goes to other sites, but under no-referrer
+        # the Fetch spec has a browser send `Origin: null` on a page's own non-CORS POST, which
+        # RequestGuard refuses (a sandboxed foreign page sends the same)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         if request.url.path != "/docs":  # Swagger UI boots with an inline script
             response.headers.setdefault(
@@ -278,9 +307,15 @@ def create_app(
 
     def page(request: Request, name: str, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("relations", RELATIONS)
+        ctx.setdefault("csrf_token", token)  # <meta name="csrf-token">, sent back by app.js
         return templates.TemplateResponse(request, name, ctx)
 
     # -- API -----------------------------------------------------------------------
+    @app.get("/api/csrf", tags=["security"], summary="The CSRF token writes must send (header named here)")
+    def api_csrf() -> dict:
+        # readable only by this origin: no CORS headers, and RequestGuard refuses foreign Hosts
+        return {"header": CSRF_HEADER, "token": token}
+
     @app.get("/api/actors", tags=["actors"], summary="Actors, most mentioned first")
     def api_actors(type: Optional[str] = None, limit: int = Query(500, ge=1, le=100000)) -> list[dict]:
         with ws.lock:
@@ -544,7 +579,8 @@ def create_app(
                                                   "doc_id", "document_id", "hedged", "confidence")})
         return sorted(places.values(), key=lambda p: (-len(p["facts"]), p["name"]))
 
-    @app.post("/api/facts/{fact_id}/review", tags=["review"], summary="Confirm, reject or correct a fact")
+    @app.post("/api/facts/{fact_id}/review", tags=["review"], summary="Confirm, reject or correct a fact",
+              dependencies=csrf_scheme)
     def api_review(fact_id: str, review: ReviewIn) -> dict:
         with ws.lock:
             return ws.add_review(fact_id, review)
@@ -559,8 +595,10 @@ def create_app(
         summary="Ingest uploaded files (multipart `files`) and/or pasted `text` (optional `title`)",
         description=f"Each upload runs through the same pipeline as `allegiance ingest`. Limits: "
         f"{max_file_bytes} bytes per file, {max_request_bytes} bytes per request (413 beyond). "
+        f"Uploads are extracted one at a time; {max_pending_uploads} requests in hand at most (503 beyond). "
         "Returns one result per upload: name, status (added|unchanged|replaced|failed), error, "
         "document_id, facts_added, actors_added.",
+        dependencies=csrf_scheme,
     )
     async def api_ingest(request: Request) -> list[dict]:
         from starlette.concurrency import run_in_threadpool
@@ -568,12 +606,18 @@ def create_app(
         if ws.store.read_only:
             raise HTTPException(409, "the store is open read-only (allegiance serve --read-only); "
                                      "nothing can be ingested")
-        body = await read_body(request, max_request_bytes + ENVELOPE_SLACK)
-        parts = parse_multipart(body, request.headers.get("content-type", ""))
-        del body
-        uploads = collect_uploads(parts, max_file=max_file_bytes, max_request=max_request_bytes)
-        del parts
-        return await run_in_threadpool(ingest_uploads, ws, uploads)
+        if not uploads_queue.enter():
+            raise HTTPException(503, f"busy: {max_pending_uploads} uploads are being processed or waiting; "
+                                     "try again shortly", headers={"Retry-After": "10"})
+        try:
+            # spooled while it arrives (bounded), then parsed and extracted one request at a time
+            spool = await spool_body(request, max_request_bytes + ENVELOPE_SLACK)
+            return await run_in_threadpool(
+                uploads_queue.run, process_upload, ws, spool, request.headers.get("content-type", ""),
+                max_file_bytes, max_request_bytes,
+            )
+        finally:
+            uploads_queue.leave()
 
     # -- pages ---------------------------------------------------------------------
     @app.get("/", include_in_schema=False)

@@ -1,13 +1,18 @@
 """Ingest from the browser: ``POST /api/ingest`` (multipart ``files`` and/or pasted ``text``).
 
-The body is read with a byte count (a client's Content-Length is checked first but not
-trusted), parsed here with the standard library, each upload written under its sanitised
-base name to a private temporary folder, and run through ``allegiance.pipeline.extract_paths``
-and ``Store.add_extraction`` exactly as ``allegiance ingest`` does."""
+The body is streamed to a spooled temporary file with a byte count (a client's
+Content-Length is checked first but not trusted), so a request over the limit is cut off
+after ``limit`` bytes and nothing beyond the first megabyte is held in memory. Uploads then
+wait in an ``UploadQueue``: one at a time, the body is parsed here with the standard
+library, each upload written under its sanitised base name to a private temporary folder
+and run through ``allegiance.pipeline.extract_paths`` and ``Store.add_extraction`` exactly as
+``allegiance ingest`` does. One extraction's memory grows with its document, so two in
+parallel would double the peak (two uploads took the server to 12.3 GB)."""
 from __future__ import annotations
 
 import re
 import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass
 from email.message import Message
@@ -21,6 +26,8 @@ MAX_FILE_BYTES = 10 * MB
 MAX_REQUEST_BYTES = 25 * MB
 ENVELOPE_SLACK = 64 * 1024   # multipart boundaries and part headers on top of the content
 MAX_ITEMS = 200
+MAX_PENDING_UPLOADS = 4       # requests spooling, waiting or running; 503 beyond
+SPOOL_IN_MEMORY = 1 * MB     # a body larger than this is spooled to disk while it arrives
 MAX_NAME = 120
 
 
@@ -48,18 +55,61 @@ def sanitise_name(raw: str | None, fallback: str) -> str:
     return name or fallback
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, stopping with 413 as soon as more than ``limit`` bytes arrive."""
+async def spool_body(request: Request, limit: int):
+    """The request body in a spooled temporary file (memory up to SPOOL_IN_MEMORY, then a
+    private file), rewound; 413 as soon as more than ``limit`` bytes arrive."""
     too_big = HTTPException(413, f"the request is larger than the {fmt_limit(limit - ENVELOPE_SLACK)} limit per request")
     declared = request.headers.get("content-length")
     if declared and declared.strip().isdigit() and int(declared) > limit:
         raise too_big
-    buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > limit:
-            raise too_big
-    return bytes(buf)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, prefix="allegiance-body-")
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:  # stop reading: the rest of the body is never received
+                raise too_big
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body as bytes, stopping with 413 as soon as more than ``limit`` bytes arrive."""
+    spool = await spool_body(request, limit)
+    with spool:
+        return spool.read()
+
+
+class UploadQueue:
+    """Uploads run one at a time, and at most ``max_pending`` requests
+    are in hand at once (spooling, waiting or running; 503 beyond, so the spooled bodies
+    waiting on disk stay bounded too). ``run`` is called from the thread pool: a waiting
+    upload holds a pool thread, which the pending cap keeps to a few."""
+
+    def __init__(self, max_pending: int = MAX_PENDING_UPLOADS):
+        self.max_pending = max_pending
+        self._run_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self.pending = 0
+
+    def enter(self) -> bool:
+        with self._count_lock:
+            if self.pending >= self.max_pending:
+                return False
+            self.pending += 1
+            return True
+
+    def leave(self) -> None:
+        with self._count_lock:
+            self.pending -= 1
+
+    def run(self, fn, *args):
+        with self._run_lock:
+            return fn(*args)
 
 
 def _disposition(value: str) -> tuple[str | None, str | None]:
@@ -200,3 +250,15 @@ def ingest_uploads(ws, uploads: list[Upload]) -> list[dict]:
             res.update(status=added.status, document_id=added.document_id,
                        facts_added=added.facts_added, actors_added=added.actors_added)
     return results
+
+
+def process_upload(ws, spool, content_type: str, max_file: int, max_request: int) -> list[dict]:
+    """Parse a spooled body and ingest its uploads (runs inside ``UploadQueue.run``, so the
+    body is in memory for one request at a time)."""
+    with spool:
+        body = spool.read()
+    parts = parse_multipart(body, content_type)
+    del body
+    uploads = collect_uploads(parts, max_file=max_file, max_request=max_request)
+    del parts
+    return ingest_uploads(ws, uploads)

@@ -8,7 +8,16 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  window.Allegiance = { el: el };
+  // Writes must carry the server's CSRF token (from the page's <meta>); the server refuses
+  // POSTs without it and from other origins.
+  var tokenMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = tokenMeta ? tokenMeta.getAttribute("content") : "";
+  function writeHeaders(extra) {
+    var h = { "X-CSRF-Token": csrfToken };
+    Object.keys(extra || {}).forEach(function (k) { h[k] = extra[k]; });
+    return h;
+  }
+  window.Allegiance = { el: el, writeHeaders: writeHeaders };
 
   // -- search: /api/search, one hit opens the actor page, several are listed
   var form = document.getElementById("search");
@@ -53,7 +62,7 @@
     var status = btn.parentNode.querySelector(".review-status");
     fetch("/api/facts/" + encodeURIComponent(fid) + "/review", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: writeHeaders({ "Content-Type": "application/json" }),
       body: JSON.stringify({ action: action, user: "web" })
     }).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);

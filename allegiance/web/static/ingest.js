@@ -62,7 +62,7 @@
     }
     button.disabled = true;
     say("uploading " + plural(count, "file") + "\u2026", "uploading");
-    fetch("/api/ingest", { method: "POST", body: data })
+    fetch("/api/ingest", { method: "POST", body: data, headers: window.Allegiance.writeHeaders() })
       .then(function (r) {
         return r.json().catch(function () { return null; }).then(function (body) { return { ok: r.ok, status: r.status, body: body }; });
       })
