@@ -240,7 +240,8 @@ def _ingest(store, paths: Iterable[str], on_stored: Optional[Callable[[Any], Non
     return tally
 
 
-def _ingest_spark(store, paths: list[str], master: str, parquet_out: Optional[Path]) -> dict[str, int]:
+def _ingest_spark(store, paths: list[str], master: str, parquet_out: Optional[Path],
+                  fetch_options=None) -> dict[str, int]:
     """Extract on Spark (the same extraction function in every executor), then load the
     Parquet here so cross-document resolution runs exactly as in a local ingest."""
     import tempfile
@@ -257,7 +258,7 @@ def _ingest_spark(store, paths: list[str], master: str, parquet_out: Optional[Pa
 
     with tempfile.TemporaryDirectory(prefix="allegiance-spark-") as tmp:
         out = str(parquet_out) if parquet_out else str(Path(tmp) / "parquet")
-        stats = run_spark_ingest(paths, out, master=master)
+        stats = run_spark_ingest(paths, out, master=master, fetch_options=fetch_options)
         _err().print(_t(f"spark: {stats.get('inputs', '?')} inputs in {stats.get('seconds', 0):.1f} s -> {out}"),
                      soft_wrap=True)
         return load_parquet(out, store, on_item=report)
@@ -360,9 +361,17 @@ def ingest(
     interval: float = typer.Option(5.0, "--interval", min=0.05, help="Seconds between polls with --watch."),
     max_polls: Optional[int] = typer.Option(None, "--max-polls", min=1, hidden=True, help="Stop --watch after N polls."),
     allow_private: bool = typer.Option(
-        False, "--allow-private", help="Allow fetching private, loopback and link-local addresses."
+        False, "--allow-private", help="Allow fetching private and loopback addresses (not link-local ones)."
     ),
-    timeout: float = typer.Option(10.0, "--timeout", min=0.05, help="Connect/read timeout for fetches, seconds."),
+    allow_link_local: bool = typer.Option(
+        False, "--allow-link-local",
+        help="Allow fetching link-local (169.254.0.0/16, fe80::/10) and cloud metadata addresses, "
+             "which --allow-private leaves refused.",
+    ),
+    timeout: float = typer.Option(
+        10.0, "--timeout", min=0.05,
+        help="Connect/read timeout for fetches, seconds (each whole fetch: 3 times this, at least 60 s).",
+    ),
     workers: Optional[int] = typer.Option(
         None, "--workers", "-j", min=1, help="Extraction processes (default: one per core; small batches run in-process)."
     ),
@@ -385,7 +394,7 @@ def ingest(
             raise typer.BadParameter(f"{clean(watch)} is not a folder", param_hint="--watch")
     elif not (paths or urls or feed):
         raise typer.BadParameter("nothing to ingest: give files, folders or URLs, or --urls, --feed or --watch")
-    options = FetchOptions(allow_private=allow_private, timeout=timeout)
+    options = FetchOptions(allow_private=allow_private, allow_link_local=allow_link_local, timeout=timeout)
     total: dict[str, int] = dict(added=0, unchanged=0, replaced=0, failed=0, actors_added=0, facts_added=0)
     with _open_store(db, read_only=False) as store:
         if watch is not None:
@@ -397,7 +406,7 @@ def ingest(
                 _line(f"error: {problem.source}: {problem.message}")
             paths.extend(listed)
         if paths and engine == "spark":
-            _add_tally(total, _ingest_spark(store, paths, master, parquet_out))
+            _add_tally(total, _ingest_spark(store, paths, master, parquet_out, options))
             paths = []
         elif engine != "local":
             raise typer.BadParameter("must be local or spark", param_hint="--engine")

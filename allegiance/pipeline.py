@@ -122,15 +122,24 @@ def extract_paths(
     workers: int = 1,
     skip: Callable[[Document], bool] | None = None,
     batch: int = EXTRACT_BATCH,
+    fetcher=None,
 ) -> Iterator[Extraction | IngestError]:
     """Extraction results in input order. ``workers`` > 1 extracts in that many
-    processes; ``skip(document)`` marks documents that need no extraction."""
+    processes; ``skip(document)`` marks documents that need no extraction. URLs are
+    fetched with ``fetcher`` (default: the batch's, ``allegiance.ingest.web.fetching``)."""
     from allegiance.extract import EXTRACTOR_VERSION  # noqa: F401  (fail early if the model is missing)
 
     from allegiance.ingest import iter_documents
+    from allegiance.ingest.web import current_fetcher
 
+    # With workers, the inputs below are read (and URLs fetched) in the pool's feeder
+    # thread, which does not see the caller's context: the batch's fetcher, set there by
+    # ``fetching``, would be missing for every input after the first few. It is taken
+    # once here, in the caller's context, and passed down.
+    fetcher = fetcher if fetcher is not None else current_fetcher()
     # the content hash is known as soon as a file is read: skipping needs no cleaning
-    tasks = ((item, bool(skip and not isinstance(item, IngestError) and skip(item))) for item in iter_documents(paths))
+    tasks = ((item, bool(skip and not isinstance(item, IngestError) and skip(item)))
+             for item in iter_documents(paths, fetcher=fetcher))
     head = []
     if workers > 1:
         # a handful of documents is done before worker processes would have loaded the model

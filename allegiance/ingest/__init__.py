@@ -14,12 +14,14 @@ from allegiance.ingest.reader import (
 from allegiance.records import Document, IngestError
 
 
-def iter_documents(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | IngestError]:
+def iter_documents(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES, fetcher=None) -> Iterator[Document | IngestError]:
     """Yield a Document for every readable input under ``paths``, an IngestError for each bad one.
 
     ``http://`` / ``https://`` arguments are fetched (``allegiance.ingest.web``), ``.warc`` /
     ``.warc.gz`` files are read record by record (``allegiance.ingest.warc``); everything
     else is read by ``allegiance.ingest.reader.iter_documents`` (files, folders, ``-``).
+    URLs are fetched with ``fetcher`` (an ``allegiance.ingest.web.Fetcher``) when given,
+    else with the batch's fetcher of the current context (``web.fetching``), else the defaults.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # a single path given bare
@@ -28,7 +30,7 @@ def iter_documents(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES) 
         if isinstance(name, str) and name[:8].lower().startswith(("http://", "https://")):
             from allegiance.ingest.web import fetch_document
 
-            yield fetch_document(name)
+            yield fetcher.fetch_document(name) if fetcher is not None else fetch_document(name)
         elif isinstance(name, str) and name.lower().endswith((".warc", ".warc.gz")) and os.path.isfile(name):
             from allegiance.ingest.warc import iter_warc
 

@@ -34,18 +34,47 @@ def expand_inputs(paths: Iterable[str]) -> list[str | IngestError]:
     return out
 
 
-def extract_one(path: str) -> list[Extraction | IngestError]:
-    """All extractions of one input (one for a file; a crawl may hold several)."""
+def _driver_fetch_options(fetch_options):
+    """``fetch_options``, else those of the batch being fetched here (``web.fetching``):
+    worker processes do not share this process's context, so the options travel with
+    each task."""
+    if fetch_options is not None:
+        return fetch_options
+    from allegiance.ingest.web import current_fetcher
+
+    fetcher = current_fetcher()
+    return fetcher.options if fetcher is not None else None
+
+
+def extract_one(path: str, fetch_options=None) -> list[Extraction | IngestError]:
+    """All extractions of one input (one for a file; a crawl may hold several). A URL
+    is fetched with ``fetch_options`` (an ``allegiance.ingest.web.FetchOptions``) when given."""
     from allegiance.pipeline import extract_paths
 
-    return list(extract_paths([path]))
+    if fetch_options is None:
+        return list(extract_paths([path]))
+    from allegiance.ingest.web import fetching
+
+    with fetching(fetch_options) as fetcher:
+        return list(extract_paths([path], fetcher=fetcher))
 
 
-def extract_units(units: Iterable[tuple[int, "str | IngestError"]], batch: int | None = None
-                  ) -> Iterator[tuple[int, list[Extraction | IngestError]]]:
+def extract_units(units: Iterable[tuple[int, "str | IngestError"]], batch: int | None = None,
+                  fetch_options=None) -> Iterator[tuple[int, list[Extraction | IngestError]]]:
     """``(ordinal, all extractions of that input)`` for each ``(ordinal, input)``, in order,
     extracting the documents of consecutive inputs together (``allegiance.pipeline``'s
-    batches: one spaCy batch for many small files)."""
+    batches: one spaCy batch for many small files). URLs are fetched with
+    ``fetch_options`` when given, else with the current batch's fetcher or the defaults."""
+    from allegiance.ingest.web import Fetcher, current_fetcher
+
+    if fetch_options is None:
+        yield from _extract_units(units, batch, current_fetcher())
+        return
+    with Fetcher(fetch_options) as fetcher:
+        yield from _extract_units(units, batch, fetcher)
+
+
+def _extract_units(units, batch, fetcher) -> Iterator[tuple[int, list[Extraction | IngestError]]]:
     from allegiance.ingest import iter_documents
     from allegiance.pipeline import EXTRACT_BATCH, _extract_batch
 
@@ -60,7 +89,7 @@ def extract_units(units: Iterable[tuple[int, "str | IngestError"]], batch: int |
         return done
 
     for ordinal, unit in units:
-        items = [unit] if isinstance(unit, IngestError) else list(iter_documents([unit]))
+        items = [unit] if isinstance(unit, IngestError) else list(iter_documents([unit], fetcher=fetcher))
         pending.append((ordinal, items))
         size += len(items)
         if size >= batch:
@@ -106,28 +135,34 @@ def _init_worker() -> None:
     load_nlp()  # once per worker process
 
 
-def extract_parallel(paths: Iterable[str], workers: int = 2, chunksize: int = 4) -> Iterator[Extraction | IngestError]:
+def extract_parallel(paths: Iterable[str], workers: int = 2, chunksize: int = 4,
+                     fetch_options=None) -> Iterator[Extraction | IngestError]:
     """``allegiance.pipeline.extract_paths`` over ``workers`` processes, results in input
     order (so storing them gives the same store as a serial run). ``workers <= 1`` runs
-    serially in this process; stdin (``-``) is always read here."""
+    serially in this process; stdin (``-``) is always read here. URLs are fetched with
+    ``fetch_options`` (default: those of the current ``web.fetching`` batch)."""
+    import functools
+
+    fetch_options = _driver_fetch_options(fetch_options)
+    one = functools.partial(extract_one, fetch_options=fetch_options)
     units = expand_inputs(paths)
     if workers <= 1 or len(units) <= 1:
         for unit in units:
             if isinstance(unit, IngestError):
                 yield unit
             else:
-                yield from extract_one(unit)
+                yield from one(unit)
         return
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     files = [u for u in units if isinstance(u, str) and u != "-"]
     with ctx.Pool(workers, initializer=_init_worker) as pool:
-        results = pool.imap(extract_one, files, chunksize=chunksize)
+        results = pool.imap(one, files, chunksize=chunksize)
         for unit in units:
             if isinstance(unit, IngestError):
                 yield unit
             elif unit == "-":
-                yield from extract_one(unit)
+                yield from one(unit)
             else:
                 yield from next(results)

@@ -46,13 +46,13 @@ def _schema(table: str):
     return T.StructType([T.StructField(c, kinds[t], True) for c, t in TABLES[table]])
 
 
-def _extract_partition(units):
+def _extract_partition(units, fetch_options=None):
     """mapPartitions body: (ordinal, path | IngestError) -> per-table rows of each item."""
     from allegiance.extract.nlp import load_nlp
     from allegiance.scale.process import extract_units
 
     load_nlp()  # cached per worker process: loaded once, reused by every partition it runs
-    for ordinal, items in extract_units(units):
+    for ordinal, items in extract_units(units, fetch_options=fetch_options):
         for seq, item in enumerate(items):
             yield extraction_rows(ordinal, seq, item)
 
@@ -89,11 +89,18 @@ def spark_session(master: str = "local[2]", app_name: str = "allegiance"):
 
 
 def run_spark_ingest(inputs: list[str], out_dir: str, master: str = "local[2]", *, spark=None,
-                     docs_per_partition: int = 16) -> dict:
+                     docs_per_partition: int = 16, fetch_options=None) -> dict:
     """Extract every document under ``inputs`` on Spark and write Parquet to ``out_dir``
     (``documents/ entities/ mentions/ facts/ errors/``, overwritten). Returns counts per
     table plus ``inputs``, ``partitions`` and ``seconds``. Pass ``spark`` to reuse a
-    session (it is then left running); otherwise one is started and stopped."""
+    session (it is then left running); otherwise one is started and stopped. URLs are
+    fetched on the executors with ``fetch_options`` (an ``allegiance.ingest.web.FetchOptions``;
+    default: those of the current ``web.fetching`` batch), sent with every partition."""
+    import functools
+
+    from allegiance.scale.process import _driver_fetch_options
+
+    extract_partition = functools.partial(_extract_partition, fetch_options=_driver_fetch_options(fetch_options))
     t0 = time.perf_counter()
     units = [u for u in expand_inputs(inputs)]
     if any(u == "-" for u in units):
@@ -104,7 +111,7 @@ def run_spark_ingest(inputs: list[str], out_dir: str, master: str = "local[2]", 
     try:
         sc = spark.sparkContext
         n_parts = max(1, min(len(units), max(sc.defaultParallelism, math.ceil(len(units) / docs_per_partition))))
-        rdd = sc.parallelize(list(enumerate(units)), n_parts).mapPartitions(_extract_partition)
+        rdd = sc.parallelize(list(enumerate(units)), n_parts).mapPartitions(extract_partition)
         from pyspark import StorageLevel
 
         rdd = rdd.persist(StorageLevel.MEMORY_AND_DISK)
