@@ -123,6 +123,44 @@ class Fact:
 
 
 @dataclass
+class AttackAttacker:
+    """Who a report says did an attack, and on whose word."""
+
+    entity: str                     # local entity id
+    status: str = "stated"          # claimed | attributed | suspected | stated (the report's own voice)
+    by: str | None = None           # who blames them (attributed), or who claims (claimed: the group itself)
+    denied: bool = False            # the report says they deny it
+
+
+@dataclass
+class AttackMention:
+    """One attack as one document tells it, its sentences merged (issue 13).
+
+    ``current`` is False for an attack the article only recalls (a history paragraph,
+    an older date): such a mention is kept but never linked to the article's incident."""
+
+    id: str                         # local: a1, a2...
+    trigger: str                    # the attack word of the first sentence ("stormed")
+    triggers: list[str] = field(default_factory=list)
+    date: str | None = None         # ISO (YYYY, YYYY-MM, YYYY-MM-DD)
+    date_source: str | None = None  # stated | weekday | published
+    place: str | None = None        # local entity id
+    attackers: list[AttackAttacker] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)   # local entity ids
+    killed: int | None = None       # the report's figure (its largest stated toll)
+    killed_figures: list[int] = field(default_factory=list)   # every toll the report gives
+    wounded: int | None = None
+    wounded_figures: list[int] = field(default_factory=list)
+    evidence: str = ""              # the first sentence telling the attack
+    start: int = 0                  # raw offsets of that sentence
+    end: int = 0
+    sentences: list[tuple[int, int]] = field(default_factory=list)   # raw spans of every merged sentence
+    current: bool = True
+    past_cue: str | None = None     # why it was read as past ("2013", "last year")
+    names: list[str] = field(default_factory=list)   # capitalised words of the sentences that name no entity
+
+
+@dataclass
 class Extraction:
     """Everything extracted from one document: a pure function of it."""
 
@@ -131,6 +169,7 @@ class Extraction:
     mentions: list[Mention] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
     extractor_version: str = ""
+    attacks: list[AttackMention] = field(default_factory=list)
 
     def to_schema(self) -> dict[str, Any]:
         """The JSON object SCHEMA.md specifies for ``allegiance extract``."""
@@ -158,7 +197,19 @@ class Extraction:
                 }
                 for f in self.facts
             ],
+            "attacks": [attack_schema(a) for a in self.attacks],
         }
+
+
+def attack_schema(a: "AttackMention") -> dict[str, Any]:
+    """An attack mention as ``allegiance extract`` prints it."""
+    return {
+        "id": a.id, "trigger": a.trigger, "date": a.date, "date_source": a.date_source, "place": a.place,
+        "attackers": [{"entity": x.entity, "status": x.status, "by": x.by, "denied": x.denied} for x in a.attackers],
+        "targets": list(a.targets), "killed": a.killed, "killed_figures": list(a.killed_figures),
+        "wounded": a.wounded, "wounded_figures": list(a.wounded_figures),
+        "evidence": a.evidence, "start": a.start, "end": a.end, "current": a.current, "past_cue": a.past_cue,
+    }
 
 
 def as_dict(obj: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 
 from allegiance.extract import context
+from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.events import frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.mentions import (
@@ -34,7 +35,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.1"  # open-world gate, attack frames, trained relation model
+EXTRACTOR_VERSION = "2026.12.2"  # + attack mentions (incidents, issue 13); facts as 2026.12.1
 BLOCK_CHARS = 50_000
 # Longer "sentences" are tables, lists or run-on boilerplate; the relation patterns
 # would cost quadratic time on them and find nothing a reader would call a statement.
@@ -177,6 +178,8 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)
         state.place_attacks = place_attacks(frames)
+        # attack mentions read the same frames; they change no fact (issue 13)
+        state.extraction.attacks = attack_mentions(state, frames, documents[k], gaz)
         out[k] = state
     return out
 
