@@ -632,6 +632,9 @@ def eval_(
                                           "(trained on K-1 folds, scored on the K-th)."),
     errors: bool = typer.Option(False, "--errors", help="List misses and false positives."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    incidents: bool = typer.Option(False, "--incidents", help="Score incident linking against an incident gold "
+                                   "file (gold/incidents.jsonl): ingest the paths into a fresh store, print "
+                                   "pairwise report-linking P/R/F1."),
 ) -> None:
     """Score the extractor against gold annotations."""
     from allegiance.eval.report import render_report, report_to_dict
@@ -639,6 +642,9 @@ def eval_(
     from allegiance.pipeline import extract_paths
 
     gold_paths, paths = _split_gold(gold, paths)
+    if incidents:
+        _eval_incidents(gold_paths, paths, as_json)
+        return
     failed = 0
     if cv:
         from allegiance.learn.cv import cross_validate
@@ -664,6 +670,94 @@ def eval_(
         render_report(report, _out(), errors=errors)
     if failed:
         raise typer.Exit(1)
+
+
+def _eval_incidents(gold_paths: list[Path], paths: list[str], as_json: bool) -> None:
+    import tempfile
+    from dataclasses import asdict
+
+    from allegiance.eval.incidents import measure
+
+    if len(gold_paths) != 1:
+        raise typer.BadParameter("give one incident gold file", param_hint="--gold")
+    with tempfile.TemporaryDirectory() as tmp:
+        report = measure(gold_paths[0], paths, Path(tmp) / "incidents.duckdb")
+    for err in report.errors:
+        _line(f"error: {err}")
+    if as_json:
+        sys.stdout.write(json_text(json.dumps(asdict(report), ensure_ascii=False, indent=2)) + "\n")
+    else:
+        for line in report.lines():
+            sys.stdout.write(clean(line) + "\n")
+
+
+# -- incidents ----------------------------------------------------------------------------
+INCIDENT_COLUMNS = ["incident_id", "date", "place", "attackers", "targets", "killed", "reports"]
+
+
+def _incident_json(rec: dict) -> dict:
+    """The issue's json: incident_id, date, place, attackers, targets, killed, reports
+    [{"doc_id"}], plus what else the record holds (every version, with its source)."""
+    return {
+        "incident_id": rec["incident_id"], "date": rec["date"], "date_max": rec["date_max"],
+        "place": rec["place"]["name"] if rec["place"] else None, "place_id": rec["place"]["actor_id"] if rec["place"] else None,
+        "attackers": rec["attackers"], "targets": rec["targets"], "killed": rec["killed"], "wounded": rec["wounded"],
+        "sources": rec["sources"], "disputed": rec["disputed"], "disputes": rec["disputes"], "reports": rec["reports"],
+    }
+
+
+@app.command("incidents")
+@_guarded
+def incidents_cmd(
+    db: str = DbOption,
+    since: Optional[str] = typer.Option(None, "--since", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    until: Optional[str] = typer.Option(None, "--until", help="YYYY, YYYY-MM or YYYY-MM-DD."),
+    place: Optional[str] = typer.Option(None, "--place", help="Place id or part of its name."),
+    actor: Optional[str] = typer.Option(None, "--actor", "-a", help="Attacker id or part of its name."),
+    disputed: bool = typer.Option(False, "--disputed", help="Only incidents whose reports disagree."),
+    format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
+    min_sources: int = typer.Option(1, "--min-sources", min=1, help="Only incidents told by this many reports."),
+) -> None:
+    """Incidents: one attack told by many reports, with each report's version side by side."""
+    fmt = format.lower()
+    if fmt not in ("table", "json", "csv"):
+        raise typer.BadParameter("must be table, json or csv", param_hint="--format")
+    _check_date(since, "--since")
+    _check_date(until, "--until")
+    with _open_store(db, read_only=True) as store:
+        rows = store.incidents(since=since, until=until, place=place, actor=actor,
+                               disputed=True if disputed else None, min_sources=min_sources)
+    if fmt == "json":
+        for rec in rows:
+            sys.stdout.write(json_text(json.dumps(_incident_json(rec), ensure_ascii=False)) + "\n")
+    elif fmt == "csv":
+        from allegiance.export.csv_incidents import write_records
+
+        buf = io.StringIO()
+        write_records(rows, buf)
+        sys.stdout.write(buf.getvalue())
+    else:
+        console = _out()
+        if not rows:
+            console.print(_t("no incidents match"))
+            return
+        table = Table(show_lines=True)
+        for col in ("incident", "date", "place", "attackers (status per report)", "killed", "reports"):
+            table.add_column(col)
+        for rec in rows:
+            att = "\n".join(clean(a['name']) + ": " + ", ".join(
+                r["status"] + (" (denied)" if r["denied"] else "") for r in a["reports"]) for a in rec["attackers"])
+            k = rec["killed"]
+            killed = "" if k["min"] is None else (f"{k['min']}" if k["min"] == k["max"] else f"{k['min']}-{k['max']}")
+            date = rec["date"] or ""
+            if rec["date_max"] and rec["date_max"] != rec["date"]:
+                date += f" / {rec['date_max']}"
+            iid = clean(rec["incident_id"]) + ("\nDISPUTED: " + ", ".join(rec["disputes"]) if rec["disputed"] else "")
+            # each value cleaned on its own, then one per line (a value never breaks a line)
+            table.add_row(Text(iid), _t(date), _t(rec["place"]["name"] if rec["place"] else ""), Text(att),
+                          _t(killed), Text("\n".join(clean(r["doc_id"]) for r in rec["reports"])))
+        console.print(table)
+        console.print(_t(f"{len(rows)} incidents"))
 
 
 def _split_gold(gold: list[Path], paths: list[str]) -> tuple[list[Path], list[str]]:

@@ -11,6 +11,7 @@ facts             relations between actors with evidence, date, provenance
 document_actors   document-local entity id -> actor (audit; per-document mention counts)
 document_aliases  surface forms per (document, actor): the source of ``aliases``
 actor_redirects   ids of actors merged into another (old id still resolves)
+attack_mentions, incidents, incident_reports, incident_edits   see ``store/incidents.py``
 meta              key/value: schema_version, created_at
 """
 from __future__ import annotations
@@ -150,6 +151,10 @@ def create_schema(con) -> None:
     for ddl in TABLES:
         con.execute(ddl)
     for ddl in INDEXES:
+        con.execute(ddl)
+    from allegiance.store.incidents import DDL as INCIDENT_DDL   # attack mentions, incidents (issue 13)
+
+    for ddl in INCIDENT_DDL:
         con.execute(ddl)
     con.execute(
         "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('created_at', CAST(now() AS VARCHAR))",

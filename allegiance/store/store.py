@@ -38,6 +38,8 @@ from allegiance.resolve.identity import (
 )
 from allegiance.resolve.names import match_key
 from allegiance.store import queries
+from allegiance.store import incidents as incident_rows
+from allegiance.store.incidents import store_attacks
 from allegiance.store.schema import SCHEMA_VERSION, create_schema
 
 DEFAULT_DB = "allegiance.duckdb"
@@ -370,6 +372,8 @@ class Store:
                         self._cache.clear()
                         results.append(self._add_one(exs[i]))
                         i += 1
+                # attack mentions and the incidents they link into (issue 13)
+                store_attacks(self.con, exs, results)
                 # counted before COMMIT: a failure after it must not undo a stored batch
                 self._cache.fingerprint = self._fingerprint()
         except BaseException:
@@ -1106,3 +1110,21 @@ class Store:
 
     def documents(self) -> list[dict]:
         return queries.documents(self.con)
+
+    # -- incidents (store/incidents.py) ----------------------------------------------
+    def incidents(self, **filters: Any) -> list[dict]:
+        return incident_rows.incidents(self.con, **filters)
+
+    def incident(self, incident_id: str) -> dict | None:
+        return incident_rows.incident(self.con, incident_id)
+
+    def attack_mentions(self) -> list[dict]:
+        return incident_rows.load_mentions(self.con)
+
+    def edit_incident(self, action: str, mention_ids: list[str], note: str | None = None,
+                      user: str | None = None) -> str:
+        with self._transaction():
+            return incident_rows.edit(self.con, action, mention_ids, note, user)
+
+    def incident_edits(self) -> list[dict]:
+        return incident_rows.edits(self.con)
