@@ -8,7 +8,7 @@ import bisect
 import re
 from collections import defaultdict
 
-from allegiance.extract import context
+from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.events import frame_features, frames_in, pending_claims, place_attacks
@@ -30,6 +30,7 @@ from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
 from allegiance.extract.relations import build_skeleton, match_sentence
 from allegiance.extract.select import select_blocks
 from allegiance.extract.signatures import HEDGED_FACTOR, fits
+from allegiance.extract.windows import WINDOW_CHARS
 from allegiance.extract.work import DocState, SentenceInfo
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
 from allegiance.resolve.cluster import cluster
@@ -37,6 +38,9 @@ from allegiance.resolve.gazetteer import load_gazetteer
 
 EXTRACTOR_VERSION = "2026.12.2"  # + attack mentions (incidents, issue 13); facts as 2026.12.1
 BLOCK_CHARS = 50_000
+# Documents parsed in one spaCy batch, in characters: enough for the batching gain on
+# articles, small enough that a batch of long ones stays a few hundred MB.
+BATCH_CHARS = 2 * WINDOW_CHARS
 # Longer "sentences" are tables, lists or run-on boilerplate; the relation patterns
 # would cost quadratic time on them and find nothing a reader would call a statement.
 MAX_SENTENCE_TOKENS = 150
@@ -101,19 +105,72 @@ def extract_documents(documents: list[Document], nlp=None, model=None) -> list[E
     """Extraction of each document, in order. One call reads many documents' candidate
     text through spaCy in shared batches, which costs about a third less than one
     document at a time; every result is the same as ``extract_document`` gives.
-    ``model``: a ``RelationModel`` (default: the shipped one)."""
+    ``model``: a ``RelationModel`` (default: the shipped one).
+
+    Memory is bounded whatever the input: documents are parsed together only up to
+    ``BATCH_CHARS`` characters, and a document longer than ``WINDOW_CHARS`` is read
+    window by window (``windows.py``)."""
     from allegiance.extract.facts import finish
     from allegiance.extract.model import default_model
 
     model = model if model is not None else default_model()
-    return [finish(state, model) if isinstance(state, DocState) else state
-            for state in prepare_documents(documents, nlp)]
+    nlp = nlp or load_nlp()
+    out: list[Extraction] = []
+    for group in _groups(documents):
+        if len(group) == 1 and len(group[0].text or "") > WINDOW_CHARS:
+            out.append(_extract_windows(group[0], nlp, model))
+            continue
+        out += [finish(state, model) if isinstance(state, DocState) else state
+                for state in prepare_documents(group, nlp)]
+    return out
 
 
-def prepare_documents(documents: list[Document], nlp=None) -> list:
+def _groups(documents: list[Document]):
+    """Consecutive documents up to ``BATCH_CHARS`` of text; a long one alone."""
+    group: list[Document] = []
+    n = 0
+    for d in documents:
+        size = len(d.text or "")
+        if group and (n + size > BATCH_CHARS or size > WINDOW_CHARS):
+            yield group
+            group, n = [], 0
+        group.append(d)
+        n += size
+        if size > WINDOW_CHARS:
+            yield group
+            group, n = [], 0
+    if group:
+        yield group
+
+
+def _extract_windows(document: Document, nlp, model) -> Extraction:
+    from allegiance.extract.facts import finish
+
+    lines = _document_lines(document, gaz_index(load_gazetteer()))
+    parts = []
+    for win in windows.windows(lines):
+        state = prepare_documents([document], nlp, lines={0: win})[0]
+        parts.append(finish(state, model) if isinstance(state, DocState) else state)
+    return windows.merge(document, parts, EXTRACTOR_VERSION)
+
+
+def _document_lines(document: Document, idx) -> list[tuple[int, str]]:
+    """(offset, text) of every line worth parsing: one spaCy doc per line, since a line
+    break ends a sentence (titles, captions, list items, paragraphs; hard-wrapped lines
+    were joined by the cleaner), and a parse across it would make a title the subject of
+    the first sentence."""
+    text = document.text or ""
+    lines = [(off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
+             for o, t in _blocks(block) for m in _LINE.finditer(t)]
+    return _split_dateline(text, lines, document.dateline_span)
+
+
+def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None = None) -> list:
     """Every component up to the candidates: a ``DocState`` per document that has
     text to read, else its (empty) ``Extraction``. Training and cross-validation label
-    these candidates from gold; extraction scores them with the model."""
+    these candidates from gold; extraction scores them with the model. ``lines``:
+    document index -> the (offset, line) list to read instead of the whole text (a
+    window of a long document)."""
     nlp = nlp or load_nlp()
     gaz = load_gazetteer()
     idx = gaz_index(gaz)
@@ -124,14 +181,10 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
         text = document.text or ""
         if not text.strip() or (document.language not in (None, "en")):
             continue
-        # one spaCy doc per line: a line break ends a sentence (titles, captions, list
-        # items, paragraphs; hard-wrapped lines were joined by the cleaner), and a parse
-        # across it would make a title the subject of the first sentence
-        lines = [(off + o + m.start(), m.group(0)) for off, block in select_blocks(text, idx)
-                 for o, t in _blocks(block) for m in _LINE.finditer(t)]
+        doc_lines = lines[k] if lines is not None and k in lines else _document_lines(document, idx)
         if document.dateline_span:
             datelines[k] = document
-        blocks += [(k, a, t) for a, t in _split_dateline(text, lines, document.dateline_span)]
+        blocks += [(k, a, t) for a, t in doc_lines]
     if not blocks:
         return out
     sdocs = parse(nlp, [t for _, _, t in blocks])
@@ -169,7 +222,7 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
                 c.parent.end += off
         per_doc[k].append((off, sdoc, local))
     for k, parsed in per_doc.items():
-        state = _relations(out[k], documents[k], parsed, gaz)
+        state = _relations(out[k], documents[k], parsed, gaz, windowed=lines is not None and k in lines)
         dl = datelines.get(k)
         if dl is not None:
             state.dateline_place = next((r.entity for sent in state.sentences if sent.start == dl.dateline_span[0]
@@ -184,11 +237,19 @@ def prepare_documents(documents: list[Document], nlp=None) -> list:
     return out
 
 
-def _relations(ex: Extraction, document: Document, parsed: list, gaz) -> DocState:
-    """Entities and facts of one document from its parsed blocks and their mentions."""
+def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: bool = False) -> DocState:
+    """Entities and facts of one document from its parsed blocks and their mentions.
+    ``windowed``: the blocks are one window of a long document; clustering then looks
+    for further uses of a name (acronyms, surnames) within the window only, which keeps
+    each window's cost that of its own length."""
     text = document.text
     cands: list[Cand] = [c for _, _, local in parsed for c in local]
-    cands, roots = cluster(text, cands, gaz)
+    scope = text
+    if windowed and parsed:
+        lo = parsed[0][0]
+        hi = max(off + len(sdoc.text) for off, sdoc, _ in parsed)
+        scope = " " * lo + text[lo:hi]
+    cands, roots = cluster(scope, cands, gaz)
 
     # ---- entities ------------------------------------------------------------
     by_root: dict[int, list[Cand]] = defaultdict(list)
