@@ -68,8 +68,11 @@ def _guarded(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from allegiance.store import StoreError, StoreLockedError
 
+        from allegiance.pipeline import Terminated, release_workers, terminate_as_interrupt
+
         try:
-            return fn(*args, **kwargs)
+            with terminate_as_interrupt():
+                return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except StoreLockedError as exc:
@@ -82,13 +85,17 @@ def _guarded(fn: Callable) -> Callable:
                 raise
             _line(f"error: {exc}")
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            _line("error: interrupted")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (Terminated)
+            terminated = isinstance(exc, Terminated)
+            # worker processes are ended by now; reap the pool's helper too
+            release_workers(exc)
+            _line("error: terminated" if terminated else "error: interrupted")
+            raise typer.Exit(143 if terminated else 130) from None
         except Exception as exc:
             if _debug():
                 raise
             _line(f"error: {type(exc).__name__}: {exc}")
+            release_workers(exc)
             raise typer.Exit(1) from None
 
     return wrapper

@@ -4,7 +4,9 @@ The CLI, the web app and the distributed job all call these functions; none
 re-implements a stage."""
 from __future__ import annotations
 
+import contextlib
 import itertools
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from allegiance.records import Document, Extraction, IngestError
@@ -175,13 +177,73 @@ def extract_paths(
                 return
             yield chunk
 
-    with ctx.Pool(workers, initializer=_worker_init) as pool:
+    pool = ctx.Pool(workers, initializer=_worker_init)
+    try:
+        for results in pool.imap(_extract_batch, bounded(_batches(tasks, batch))):
+            in_flight.release()
+            yield from results
+    finally:
+        # normal end, Ctrl-C, SIGTERM (see ``terminate_as_interrupt``) or an error: the
+        # workers are ended and reaped here, so that none outlives the command
+        stop.set()
+        pool.terminate()
+        pool.join()
+        del pool
+        if sys.exc_info()[1] is None:
+            # on an exception, the traceback still holds the pool's queues; the CLI
+            # releases them once it has handled it (``release_workers``)
+            release_workers()
+
+
+def release_workers(exc: BaseException | None = None) -> None:
+    """multiprocessing starts a resource-tracker process for the pool's semaphores; it
+    would exit only after this process, unreaped (a zombie where PID 1 reaps nothing, as
+    in many containers). Once the pool's objects are collected nothing needs it: stop and
+    reap it now; a later pool starts a new one. ``exc``: an exception being handled,
+    whose traceback (and context's) would keep the pool's objects alive."""
+    import gc
+    from multiprocessing import resource_tracker
+
+    while exc is not None:
+        exc.__traceback__ = None
+        exc = exc.__context__
+    gc.collect()
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    stop = getattr(tracker, "_stop", None)
+    if stop is not None:
         try:
-            for results in pool.imap(_extract_batch, bounded(_batches(tasks, batch))):
-                in_flight.release()
-                yield from results
-        finally:
-            stop.set()
+            stop()
+        except Exception:  # noqa: BLE001 -- best effort; the tracker ends with us anyway
+            pass
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that every ``finally`` runs:
+    workers are ended, and what was extracted so far is stored."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """While active, SIGTERM raises ``Terminated`` in the main thread instead of killing
+    the process at once (which would leave its workers to the kernel and its batch
+    half-done). Outside the main thread nothing is installed."""
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            previous = signal.signal(signal.SIGTERM, handler)
+        except (ValueError, OSError):
+            previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def default_workers() -> int:
