@@ -398,6 +398,34 @@ def extract_cmd(src: Path | None) -> list[str]:
     return [str(exe)] if exe.exists() and src is None else [sys.executable, "-m", "allegiance"]
 
 
+def ingest_db(tmp: str, tag: str) -> Path:
+    """A fresh DuckDB file per ingest run (none left from an earlier one)."""
+    db = Path(tmp) / f"ingest-{tag}.duckdb"
+    for p in (db, db.with_name(db.name + ".wal")):
+        if p.exists():
+            p.unlink()
+    return db
+
+
+def run_ingest(base: list[str], corpus: Path, workers: int, tmp: str, env, n_docs: int, tag: str) -> dict:
+    db = ingest_db(tmp, tag)
+    r = run_measured([*base, "ingest", str(corpus), "--db", str(db), "--workers", str(workers)],
+                     stdout=subprocess.DEVNULL, cwd=tmp, env=env)
+    if r["rc"] != 0:
+        raise SystemExit(f"allegiance ingest --workers {workers} exited {r['rc']}: {r['stderr'][-2000:]}")
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    finally:
+        con.close()
+    if stored != n_docs:
+        raise SystemExit(f"allegiance ingest --workers {workers}: {stored} documents stored for {n_docs} files")
+    r["stored"] = stored
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200, help="articles in the corpus (default 200)")
@@ -409,6 +437,12 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=None,
                     help="import the allegiance package from this folder (first on PYTHONPATH) in every process, "
                          "e.g. a snapshot: git archive HEAD allegiance | tar -x -C DIR")
+    ap.add_argument("--ingest-only", action="store_true",
+                    help="only `allegiance ingest --workers W` into a fresh store: wall, CPU, peak RSS of the "
+                         "process tree (the memory bar: e.g. --n 10000)")
+    ap.add_argument("--workers", type=int, default=2, help="workers for --ingest-only (default 2)")
+    ap.add_argument("--no-stages", action="store_true", help="skip the per-stage breakdown child")
+    ap.add_argument("--no-ingest", action="store_true", help="skip the `allegiance ingest` runs")
     args = ap.parse_args()
     if args.n < 1 or args.repeat < 1:
         ap.error("--n and --repeat must be at least 1")
@@ -437,6 +471,16 @@ def main() -> None:
             corpus = Path(tmp.name) / "corpus"
             corpus.mkdir()
         info = build(args.n, corpus, args.feed_mix, args.seed)
+        mix = (f"feed mix: {info['general']} general news + {info['real']} real" if args.feed_mix
+               else f"real: {info['unique_real']} distinct articles, {info['files'] - info['unique_real']} varied copies")
+        base = extract_cmd(args.src)
+
+        if args.ingest_only:
+            print(f"corpus {corpus}: {info['files']} files ({mix}), {info['bytes']} bytes", flush=True)
+            rs = [run_ingest(base, corpus, args.workers, tmp.name, env, info["files"], f"w{args.workers}-{i}")
+                  for i in range(args.repeat)]
+            report_ingest_only(args, rs, info["files"], load_start)
+            return
 
         items = list(read_documents([str(corpus)]))
         docs = [d for d in items if not hasattr(d, "message")]
@@ -447,13 +491,10 @@ def main() -> None:
         texts_file = Path(tmp.name) / "texts.json"
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
         words = sum(len(t.split()) for t in texts)
-        mix = (f"feed mix: {info['general']} general news + {info['real']} real" if args.feed_mix
-               else f"real: {info['unique_real']} distinct articles, {info['files'] - info['unique_real']} varied copies")
         print(f"corpus {corpus}: {info['files']} files ({mix}), {info['bytes']} bytes, {words} words "
               f"of cleaned text" + (f"; {info['padded']} copies differ only by trailing newlines" if info["padded"] else ""),
               flush=True)
 
-        base = extract_cmd(args.src)
         help_out = subprocess.run([*base, "extract", "--help"], capture_output=True, text=True,
                                   cwd=tmp.name, env=env).stdout
         has_workers = "--workers" in help_out
@@ -461,11 +502,14 @@ def main() -> None:
         if has_workers:
             variants = [("allegiance extract --workers 1", ["--workers", "1"]),
                         ("allegiance extract --workers 2", ["--workers", "2"])]
+        ingest_variants = [] if args.no_ingest else (
+            [("allegiance ingest --workers 1", 1), ("allegiance ingest --workers 2", 2)] if has_workers
+            else [("allegiance ingest", 0)])
 
-        runs: dict[str, list[dict]] = {name: [] for name, _ in variants}
+        runs: dict[str, list[dict]] = {name: [] for name, _ in variants + ingest_variants}
         runs["nlp.pipe"] = []
         out_jsonl = Path(tmp.name) / "out.jsonl"
-        for _ in range(args.repeat):
+        for rep in range(args.repeat):
             for name, extra in variants:
                 with open(out_jsonl, "w", encoding="utf-8") as fh:
                     r = run_measured([*base, "extract", str(corpus), *extra], stdout=fh, cwd=tmp.name, env=env)
@@ -476,6 +520,16 @@ def main() -> None:
                     raise SystemExit(f"{name}: {lines} JSON lines for {len(docs)} documents")
                 r["facts"] = sum(len(json.loads(l).get("facts", [])) for l in open(out_jsonl, encoding="utf-8"))
                 runs[name].append(r)
+            for name, w in ingest_variants:
+                if w:
+                    runs[name].append(run_ingest(base, corpus, w, tmp.name, env, len(docs), f"w{w}-{rep}"))
+                else:   # no --workers option: the command as it is
+                    db = ingest_db(tmp.name, f"plain-{rep}")
+                    r = run_measured([*base, "ingest", str(corpus), "--db", str(db)], stdout=subprocess.DEVNULL,
+                                     cwd=tmp.name, env=env)
+                    if r["rc"] != 0:
+                        raise SystemExit(f"{name} exited {r['rc']}: {r['stderr'][-2000:]}")
+                    runs[name].append(r)
             child_out = Path(tmp.name) / "nlp.json"
             with open(child_out, "w", encoding="utf-8") as fh:
                 r = run_measured([sys.executable, "-c", NLP_CHILD, str(texts_file)], stdout=fh, cwd=tmp.name,
@@ -484,24 +538,54 @@ def main() -> None:
                 raise SystemExit(f"nlp.pipe child failed: {r['stderr'][-2000:]}")
             r["child"] = json.loads(child_out.read_text(encoding="utf-8").strip().splitlines()[-1])
             runs["nlp.pipe"].append(r)
+        stages = []
+        if not args.no_stages:
+            for rep in range(args.repeat):
+                db = ingest_db(tmp.name, f"stages-{rep}")
+                child_out = Path(tmp.name) / "stages.json"
+                with open(child_out, "w", encoding="utf-8") as fh:
+                    r = run_measured([sys.executable, str(ROOT / "bench" / "stages.py"), str(corpus), str(db)],
+                                     stdout=fh, cwd=tmp.name, env=env)
+                if r["rc"] != 0:
+                    raise SystemExit(f"stages child failed: {r['stderr'][-2000:]}")
+                stages.append(json.loads(child_out.read_text(encoding="utf-8").strip().splitlines()[-1]))
     finally:
         if not args.corpus:
             tmp.cleanup()
         else:
             shutil.rmtree(tmp.name, ignore_errors=True)
-    report(args, runs, [name for name, _ in variants], len(docs), has_workers, load_start)
+    report(args, runs, [name for name, _ in variants], [name for name, _ in ingest_variants], len(docs),
+           has_workers, load_start)
+    if stages:
+        report_stages(stages, len(docs))
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) at start {load_start:.2f}, "
+          f"at end {os.getloadavg()[0]:.2f}")
 
 
 def med(rs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rs)
 
 
-def report(args, runs: dict[str, list[dict]], extract_names: list[str], n_docs: int, has_workers: bool,
-           load_start: float) -> None:
+MB = 1024 * 1024
+
+
+def report_ingest_only(args, rs: list[dict], n: int, load_start: float) -> None:
+    reps = f"median of {args.repeat} runs" if args.repeat > 1 else "1 run"
+    wall, cpu = med(rs, "wall_s"), med(rs, "cpu_s")
+    peak = max(r["peak_rss"] for r in rs)
+    print(f"allegiance ingest --workers {args.workers} into a fresh store, {n} articles ({reps}): "
+          f"wall {wall:.1f} s, CPU {cpu:.1f} s, {n / wall:.2f} articles/s; peak RSS of the process tree "
+          f"{peak / MB:.0f} MB (largest of the runs; largest single process {max(r['max_proc_rss'] for r in rs) / MB:.0f} MB)")
+    print(f"memory bar (under 1 GB = 1024 MB): {'met' if peak < 1024 * MB else 'NOT met'}")
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) at start {load_start:.2f}, "
+          f"at end {os.getloadavg()[0]:.2f}")
+
+
+def report(args, runs: dict[str, list[dict]], extract_names: list[str], ingest_names: list[str], n_docs: int,
+           has_workers: bool, load_start: float) -> None:
     nlp_runs = runs["nlp.pipe"]
     tokens = nlp_runs[0]["child"]["tokens"]
     child = nlp_runs[0]["child"]
-    mb = 1024 * 1024
     reps = f"median of {args.repeat} runs" if args.repeat > 1 else "1 run"
     print(f"texts: cleaned Document.text from allegiance.pipeline.read_documents (what extract reads); "
           f"{n_docs} articles, {tokens} tokens (spaCy tokenizer of {child['model']})")
@@ -516,24 +600,47 @@ def report(args, runs: dict[str, list[dict]], extract_names: list[str], n_docs: 
     def line(name: str, rs: list[dict]) -> None:
         wall, cpu = med(rs, "wall_s"), med(rs, "cpu_s")
         print(f"{name:32} {n_docs:8d} {tokens:8d} {wall:8.2f} {cpu:8.2f} {n_docs / wall:8.2f} "
-              f"{tokens / wall:9.0f} {med(rs, 'peak_rss') / mb:6.0f} MB", flush=True)
+              f"{tokens / wall:9.0f} {med(rs, 'peak_rss') / MB:6.0f} MB", flush=True)
 
-    for name in extract_names:
+    for name in extract_names + ingest_names:
         line(name, runs[name])
     line("nlp.pipe (full pipeline)", nlp_runs)
     load = statistics.median(r["child"]["load_s"] for r in nlp_runs)
     pipe = statistics.median(r["child"]["pipe_s"] for r in nlp_runs)
     print(f"  nlp child: model load {load:.2f} s, pipe only {pipe:.2f} s ({tokens / pipe:.0f} tokens/s); "
           f"pipes {child['pipes']}")
-    print(f"  extract: {runs[extract_names[0]][0]['facts']} facts in the JSON Lines")
-    for name in extract_names:
+    print(f"  extract: {runs[extract_names[0]][0]['facts']} facts in the JSON Lines; ingest: a fresh DuckDB "
+          f"file per run")
+    for name in extract_names + ingest_names:
         ex = runs[name]
         rw = med(nlp_runs, "wall_s") / med(ex, "wall_s")
         rc = med(nlp_runs, "cpu_s") / med(ex, "cpu_s")
-        print(f"ratio bare/extract ({name}): wall {rw:.2f}, CPU {rc:.2f}  "
-              f"(nlp.pipe seconds / extract seconds; > 1: extract is faster)")
-    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) at start {load_start:.2f}, "
-          f"at end {os.getloadavg()[0]:.2f}")
+        print(f"ratio bare/{name.split()[1]} ({name}): wall {rw:.2f}, CPU {rc:.2f}  "
+              f"(nlp.pipe seconds / its seconds; > 1: it is faster)")
+    for names in (extract_names, ingest_names):
+        if len(names) == 2:
+            w1, w2 = (med(runs[n], "wall_s") for n in names)
+            print(f"speedup 2 workers / 1 worker ({names[0].rsplit(' --', 1)[0]}, {n_docs} articles): "
+                  f"wall {w1:.2f} s / {w2:.2f} s = {w1 / w2:.2f}x")
+
+
+def report_stages(stages: list[dict], n_docs: int) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from stages import RELATIONS_AND_MODEL, STAGES
+
+    reps = len(stages)
+    run_s = statistics.median(s["run_s"] for s in stages)
+    print(f"where the time goes: `allegiance ingest --workers 1` path in one process (bench/stages.py: timers "
+          f"around the pipeline's own functions, exclusive times), {n_docs} articles, "
+          f"{'median of %d runs' % reps if reps > 1 else '1 run'}; model load + warm-up "
+          f"{statistics.median(s['load_s'] for s in stages):.2f} s not included")
+    rows = [(st, statistics.median(s["stages"][st] for s in stages)) for st in STAGES]
+    rows.append(("other", statistics.median(s["other"] for s in stages)))
+    rm = sum(v for st, v in rows if st in RELATIONS_AND_MODEL)
+    for st, v in rows:
+        tag = "  (relations and model)" if st in RELATIONS_AND_MODEL else ""
+        print(f"  {st:12} {v:8.2f} s {100 * v / run_s:5.1f}%  {1000 * v / n_docs:7.1f} ms/article{tag}")
+    print(f"  {'total':12} {run_s:8.2f} s; relations and model together {rm:.2f} s ({100 * rm / run_s:.1f}%)")
 
 
 if __name__ == "__main__":
