@@ -703,19 +703,23 @@ INCIDENT_COLUMNS = ["incident_id", "date", "place", "attackers", "targets", "kil
 
 
 def _incident_json(rec: dict) -> dict:
-    """The issue's json: incident_id, date, place, attackers, targets, killed, reports
-    [{"doc_id"}], plus what else the record holds (every version, with its source)."""
-    return {
-        "incident_id": rec["incident_id"], "date": rec["date"], "date_max": rec["date_max"],
-        "place": rec["place"]["name"] if rec["place"] else None, "place_id": rec["place"]["actor_id"] if rec["place"] else None,
-        "attackers": rec["attackers"], "targets": rec["targets"], "killed": rec["killed"], "wounded": rec["wounded"],
-        "sources": rec["sources"], "disputed": rec["disputed"], "disputes": rec["disputes"], "reports": rec["reports"],
-    }
+    """The issue's json (one shaping for the CLI and /api/incidents: store/incidents.summary)."""
+    from allegiance.store.incidents import summary
+
+    return summary(rec)
 
 
-@app.command("incidents")
+# `incidents` is a group whose bare form lists (as it did before merge/split existed), so
+# `allegiance incidents --disputed` and `allegiance incidents merge A B` both read naturally
+incidents_app = typer.Typer(help="Incidents: list them (no subcommand), or merge / split them (audited).",
+                            invoke_without_command=True, no_args_is_help=False)
+app.add_typer(incidents_app, name="incidents")
+
+
+@incidents_app.callback()
 @_guarded
 def incidents_cmd(
+    ctx: typer.Context,
     db: str = DbOption,
     since: Optional[str] = typer.Option(None, "--since", help="YYYY, YYYY-MM or YYYY-MM-DD."),
     until: Optional[str] = typer.Option(None, "--until", help="YYYY, YYYY-MM or YYYY-MM-DD."),
@@ -725,7 +729,10 @@ def incidents_cmd(
     format: str = typer.Option("table", "--format", "-f", help="table, json or csv."),
     min_sources: int = typer.Option(1, "--min-sources", min=1, help="Only incidents told by this many reports."),
 ) -> None:
-    """Incidents: one attack told by many reports, with each report's version side by side."""
+    """Incidents: one attack told by many reports, with each report's version side by side.
+    Subcommands merge, split and edits change them and show the audit trail."""
+    if ctx.invoked_subcommand is not None:
+        return
     fmt = format.lower()
     if fmt not in ("table", "json", "csv"):
         raise typer.BadParameter("must be table, json or csv", param_hint="--format")
@@ -765,6 +772,99 @@ def incidents_cmd(
                           _t(killed), Text("\n".join(clean(r["doc_id"]) for r in rec["reports"])))
         console.print(table)
         console.print(_t(f"{len(rows)} incidents"))
+
+
+UserOption = typer.Option(None, "--user", help="Who makes the edit (stored with it; as the web's reviewer "
+                          "name). Default: $USER, else anonymous.")
+NoteOption = typer.Option(None, "--note", help="Why (stored with the edit).")
+
+
+def _editor(user: Optional[str]) -> str:
+    return (user or os.environ.get("USER") or "anonymous").strip() or "anonymous"
+
+
+def _print_edit(kind: str, result: dict) -> None:
+    console = _out()
+    console.print(_t(f"{kind}: edit {result['edit_id']}"), soft_wrap=True)
+    for label, key in (("incident", "incident"), ("split off", "split")):
+        rec = result.get(key)
+        if rec:
+            docs = ", ".join(r["doc_id"] for r in rec["reports"])
+            console.print(_t(f"  {label} {rec['incident_id']}: {rec['sources']} reports ({docs})"), soft_wrap=True)
+
+
+@incidents_app.command("merge")
+@_guarded
+def incidents_merge(
+    incident_ids: list[str] = typer.Argument(..., help="Two or more incident ids (inc-...)."),
+    db: str = DbOption,
+    user: Optional[str] = UserOption,
+    note: Optional[str] = NoteOption,
+) -> None:
+    """Merge incidents into one, with every report of each.
+
+    Recorded in incident_edits and replayed after every relink (later ingests keep it)."""
+    from allegiance.store import StoreError
+    from allegiance.store.incidents import EditError, merge_incidents
+
+    with _open_store(db, read_only=False) as store:
+        try:
+            result = merge_incidents(store, incident_ids, note=note, user=_editor(user))
+        except EditError as exc:
+            raise StoreError(str(exc)) from None
+    _print_edit("merged", result)
+
+
+@incidents_app.command("split")
+@_guarded
+def incidents_split(
+    incident_id: str = typer.Argument(..., help="The incident (inc-...)."),
+    doc_id: str = typer.Argument(..., help="The report to take out: its doc_id (as in `extract`) or document id."),
+    db: str = DbOption,
+    user: Optional[str] = UserOption,
+    note: Optional[str] = NoteOption,
+) -> None:
+    """Split one report out of an incident into an incident of its own.
+
+    Recorded in incident_edits and replayed after every relink (later ingests keep it)."""
+    from allegiance.store import StoreError
+    from allegiance.store.incidents import EditError, split_report
+
+    with _open_store(db, read_only=False) as store:
+        try:
+            result = split_report(store, incident_id, doc_id, note=note, user=_editor(user))
+        except EditError as exc:
+            raise StoreError(str(exc)) from None
+    _print_edit("split", result)
+
+
+@incidents_app.command("edits")
+@_guarded
+def incidents_edits(
+    db: str = DbOption,
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """The audit trail of analysts' merges and splits, oldest first."""
+    if format.lower() not in ("table", "json"):
+        raise typer.BadParameter("must be table or json", param_hint="--format")
+    with _open_store(db, read_only=True) as store:
+        rows = store.incident_edits()
+    if format.lower() == "json":
+        for e in rows:
+            e = {**e, "mention_ids": json.loads(e["mention_ids"])}
+            sys.stdout.write(json_text(json.dumps(e, ensure_ascii=False)) + "\n")
+        return
+    console = _out()
+    if not rows:
+        console.print(_t("no incident edits"))
+        return
+    table = Table()
+    for col in ("when", "action", "user", "mentions", "note"):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(_t(e["created_at"]), _t(e["action"]), _t(e["user"] or ""),
+                      Text("\n".join(clean(m) for m in json.loads(e["mention_ids"]))), _t(e["note"] or ""))
+    console.print(table)
 
 
 def _split_gold(gold: list[Path], paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -934,7 +1034,7 @@ def serve(
 # -- export / import ----------------------------------------------------------------------
 EXPORT_UNITS = {
     "graphml": "edges", "gexf": "edges", "stix": "STIX objects", "events-csv": "events",
-    "facts-csv": "facts", "cypher": "statements", "jsonl": "records",
+    "facts-csv": "facts", "incidents-csv": "incidents", "cypher": "statements", "jsonl": "records",
 }
 
 
@@ -954,7 +1054,7 @@ def export_cmd(
     ),
 ) -> None:
     """Export the graph for Gephi (graphml, gexf), STIX 2.1, spreadsheets (events-csv,
-    facts-csv), Neo4j (cypher) or as a lossless dump (jsonl, see `allegiance import`)."""
+    facts-csv, incidents-csv: ACLED-style, one row per incident), Neo4j (cypher) or as a lossless dump (jsonl, see `allegiance import`)."""
     import tempfile
 
     from allegiance.export import FORMATS, export

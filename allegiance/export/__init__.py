@@ -29,6 +29,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "stix": ("stix", ".json"),
     "events-csv": ("csv_events", ".csv"),
     "facts-csv": ("csv_facts", ".csv"),
+    "incidents-csv": ("csv_incidents", ".csv"),
     "cypher": ("cypher", ".cypher"),
     "jsonl": ("jsonl", ".jsonl"),
 }
@@ -132,6 +133,7 @@ class Selection:
     filtered: bool = False
     since: str | None = None
     until: str | None = None
+    matched: frozenset = frozenset()          # actor ids the --actor names matched
 
     def edges(self) -> list[Edge]:
         out: dict[tuple[str, str, str], Edge] = {}
@@ -211,7 +213,7 @@ def select(
     docs = {did: all_docs[did] for did in sorted(keep_docs, key=lambda d: (all_docs.get(d, {}).get("doc_id") or "", d))
             if did in all_docs}
     return Selection(con=con, facts=facts, actors=actor_rows, documents=docs, filtered=filtered,
-                     since=since, until=until)
+                     since=since, until=until, matched=frozenset(matched))
 
 
 def query_resolve(con, name: str) -> list[str]:

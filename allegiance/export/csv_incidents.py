@@ -88,10 +88,14 @@ def write_records(records: list[dict], fh: TextIO) -> int:
 
 
 def write(sel, fh: TextIO) -> int:
-    """The export framework's entry (``write(selection, fh)``): the incidents of the
-    selection's period. Not registered in ``FORMATS`` yet: ``allegiance incidents
-    --format csv`` writes this table."""
-    from allegiance.store.incidents import incidents
+    """The export framework's entry (``allegiance export incidents-csv``): the incidents of
+    the selection's period (``--since/--until``, on the incident's date range) and, with
+    ``--actor``, those where a matched actor is an attacker, a target or the place.
+    ``--no-hedged`` does not apply (an incident is not a fact). A store without incidents
+    gives the header alone, so a reader still gets the columns."""
+    from allegiance.store.incidents import incidents, involves
 
     records = incidents(sel.con, since=sel.since, until=sel.until)
+    if sel.matched:
+        records = [r for r in records if involves(r, sel.matched)]
     return write_records(records, fh)

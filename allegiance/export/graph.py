@@ -2,6 +2,8 @@
 
 Nodes are actors; one edge per (subject, relation, object) with the facts behind it folded
 in (evidence count, first/last seen, best confidence, hedged only when every fact is).
+``weight`` is the number of facts, except for ``attacked``: the number of distinct
+incidents (``incident_count``), so one attack told by many reports weighs one.
 Keys and ``id`` are globally unique edge ids (Gephi rejects duplicate edge ids)."""
 from __future__ import annotations
 
@@ -55,14 +57,21 @@ def build_graph(sel: Selection, dynamic: bool = False) -> nx.MultiDiGraph:
                 }
             ),
         )
+    from allegiance.store.incidents import fact_incidents, incident_count
+
+    # attacks are weighted by incidents, not reports: three outlets telling one attack are
+    # one attack (facts whose evidence sentence belongs to one incident count once)
+    attacks = fact_incidents(sel.con, [f["id"] for f in sel.facts if f["relation"] == "attacked"])
     for e in sel.edges():
         best = max(e.facts, key=lambda f: (float(f.get("confidence") or 0.0), not f.get("hedged")))
         attrs = {
             "id": e.id,
             "label": e.relation,
             "relation": e.relation,
-            "weight": float(len(e.facts)),
+            "weight": float(incident_count([f["id"] for f in e.facts], attacks) if e.relation == "attacked"
+                            else len(e.facts)),
             "evidence_count": len(e.facts),
+            "incident_count": incident_count([f["id"] for f in e.facts], attacks) if e.relation == "attacked" else None,
             "first_seen": e.first_seen,
             "last_seen": e.last_seen,
             "confidence": round(e.confidence, 3),

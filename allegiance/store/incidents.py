@@ -10,11 +10,14 @@ incident_edits    analysts' merges and splits (audit trail; replayed after every
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
 from allegiance.records import Extraction
 from allegiance.resolve import incidents as linking
+
+_INCIDENT_ID = re.compile(r"inc-[0-9a-f]{12}")
 
 DDL = [
     """
@@ -53,6 +56,10 @@ DDL = [
         "user" VARCHAR,
         created_at TIMESTAMP NOT NULL
     )""",
+    # what an edit touched when it was made: the incidents of its mentions and every mention
+    # they held (a split's audit row must stay on the incident the report left); added to
+    # stores made before it by create_schema on the next read-write open
+    "ALTER TABLE incident_edits ADD COLUMN IF NOT EXISTS scope JSON",
     "CREATE INDEX IF NOT EXISTS idx_attack_mentions_document ON attack_mentions(document_id)",
     "CREATE INDEX IF NOT EXISTS idx_incident_reports_incident ON incident_reports(incident_id)",
     "CREATE INDEX IF NOT EXISTS idx_incident_reports_mention ON incident_reports(mention_id)",
@@ -249,7 +256,8 @@ def _matches(q: str, refs: list[dict]) -> bool:
 
 def incident(con, incident_id: str) -> dict | None:
     row = con.execute("SELECT record FROM incidents WHERE id = ?", [incident_id]).fetchone()
-    if row is None:
+    # the fallback's LIKE takes only an id's hex digits: a '%' or '_' from a URL is no wildcard
+    if row is None and _INCIDENT_ID.fullmatch(incident_id):
         # an incident merged away by an edit: its first mention now sits in another one
         row = con.execute(
             "SELECT i.record FROM incidents i JOIN incident_reports r ON r.incident_id = i.id "
@@ -270,17 +278,270 @@ def edit(con, action: str, mention_ids: list[str], note: str | None = None, user
         raise ValueError("an edit needs linked mention ids (two or more to merge): " + ", ".join(missing))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     eid = hashlib.sha256(f"{action}\x1f{json.dumps(sorted(mention_ids))}\x1f{now.isoformat()}".encode()).hexdigest()[:16]
-    con.execute("INSERT INTO incident_edits VALUES (?, ?, ?, ?, ?, ?)",
-                [eid, action, json.dumps(sorted(mention_ids)), note, user, now])
     affected = {r[0] for r in con.execute(
         "SELECT DISTINCT incident_id FROM incident_reports WHERE mention_id IN (SELECT unnest(?::VARCHAR[]))",
         [sorted(mention_ids)]).fetchall()}
+    held = sorted(r[0] for r in con.execute(
+        "SELECT mention_id FROM incident_reports WHERE incident_id IN (SELECT unnest(?::VARCHAR[]))",
+        [sorted(affected)]).fetchall())
+    con.execute('INSERT INTO incident_edits (id, action, mention_ids, note, "user", created_at, scope) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [eid, action, json.dumps(sorted(mention_ids)), note, user, now,
+                 json.dumps({"incidents": sorted(affected), "mentions": held})])
     relink(con, set(mention_ids), affected)
     return eid
 
 
 def edits(con) -> list[dict]:
-    cols = ("id", "action", "mention_ids", "note", "user", "created_at")
-    return [dict(zip(cols, r)) for r in con.execute(
-        'SELECT id, action, mention_ids, note, "user", CAST(created_at AS VARCHAR) FROM incident_edits '
-        "ORDER BY created_at, id").fetchall()]
+    """The audit trail, oldest first. ``scope`` (None in a store opened read-only from before
+    it existed): the incidents the edit touched and the mentions they held then."""
+    has_scope = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'incident_edits' "
+                            "AND column_name = 'scope'").fetchone()[0]
+    cols = ("id", "action", "mention_ids", "note", "user", "created_at", "scope")
+    out = []
+    for r in con.execute(
+            'SELECT id, action, mention_ids, note, "user", CAST(created_at AS VARCHAR), '
+            f'{"scope" if has_scope else "NULL"} FROM incident_edits ORDER BY created_at, id').fetchall():
+        e = dict(zip(cols, r))
+        e["scope"] = json.loads(e["scope"]) if e["scope"] else None
+        out.append(e)
+    return out
+
+
+# -- shaping shared by the CLI, the JSON API and the pages ----------------------------------
+# One implementation below cli.py and web/: `allegiance incidents --format json` and
+# /api/incidents print the same object, the page and /api/incidents/{id} the same columns.
+
+def summary(rec: dict) -> dict:
+    """The issue's json: incident_id, date, place, attackers, targets, killed, reports
+    [{"doc_id"}], plus what else the record holds (every version, with its source) and the
+    place's gazetteer coordinates (the map)."""
+    place = rec.get("place") or None
+    lat = lon = None
+    if place and place.get("gazetteer_id"):
+        from allegiance.resolve.gazetteer import load_gazetteer
+
+        e = load_gazetteer().by_id.get(place["gazetteer_id"])
+        if e is not None:
+            lat, lon = e.lat, e.lon
+    return {
+        "incident_id": rec["incident_id"], "date": rec["date"], "date_max": rec["date_max"],
+        "place": place["name"] if place else None, "place_id": place["actor_id"] if place else None,
+        "lat": lat, "lon": lon,
+        "attackers": rec["attackers"], "targets": rec["targets"], "killed": rec["killed"], "wounded": rec["wounded"],
+        "sources": rec["sources"], "disputed": rec["disputed"], "disputes": rec["disputes"], "reports": rec["reports"],
+    }
+
+
+def _accepted(report: dict) -> frozenset:
+    """Who a report says did it: the attackers it names as claimed, attributed or stated,
+    less those it says deny it (the linking's notion of 'attackers' disputes)."""
+    return frozenset(a["actor_id"] for a in report.get("attackers", [])
+                     if a["status"] in ("claimed", "attributed", "stated") and not a.get("denied"))
+
+
+def disagreements(rec: dict) -> dict[str, list]:
+    """Fields on which the reports differ, each with its versions (value, doc_ids): the
+    linking's disputes (attackers, killed) plus a differing wounded figure or date. A report
+    that says nothing on a field is silent, not a version."""
+    out: dict[str, list] = {}
+    versions: dict[str, dict] = {"killed": {}, "wounded": {}, "date": {}, "attackers": {}}
+    for r in rec["reports"]:
+        for field in ("killed", "wounded", "date"):
+            if r.get(field) is not None:
+                versions[field].setdefault(r[field], []).append(r["doc_id"])
+        if r.get("attackers"):
+            names = {a["actor_id"]: a["name"] for a in r["attackers"]}
+            acc = _accepted(r)
+            key = (tuple(sorted(names[a] for a in acc)),
+                   tuple(sorted(names[a["actor_id"]] for a in r["attackers"] if a.get("denied"))))
+            versions["attackers"].setdefault(key, []).append(r["doc_id"])
+    for field, vs in versions.items():
+        disputed = field in rec.get("disputes", []) or (field in ("wounded", "date") and len(vs) > 1)
+        if not disputed:
+            continue
+        if field == "attackers":
+            out[field] = [{"value": ", ".join(k[0]) or "none accepted",
+                           "denied": list(k[1]), "doc_ids": d} for k, d in vs.items()]
+        else:
+            out[field] = [{"value": v, "doc_ids": d} for v, d in sorted(vs.items(), key=lambda x: str(x[0]))]
+    return out
+
+
+def _sentences(con, rec: dict) -> dict[str, list[dict]]:
+    """Each report's sentences of its attack (raw text cut at the mention's sentence
+    offsets), the one the record quotes as evidence marked ``main``."""
+    mids = [r["mention_id"] for r in rec["reports"] if r.get("mention_id")]
+    if not mids:
+        return {}
+    rows = con.execute(
+        "SELECT m.id, m.data, d.raw_text FROM attack_mentions m JOIN documents d ON d.id = m.document_id "
+        "WHERE m.id IN (SELECT unnest(?::VARCHAR[]))", [mids]).fetchall()
+    out = {}
+    for mid, data, raw in rows:
+        d = json.loads(data)
+        raw = raw or ""
+        sents = []
+        for a, b in d.get("sentences") or [[d.get("start"), d.get("end")]]:
+            if a is None or b is None:
+                continue
+            sents.append({"text": raw[a:b], "start": a, "end": b,
+                          "main": a <= (d.get("start") or 0) < b})
+        out[mid] = sents
+    return out
+
+
+def view(con, rec: dict) -> dict:
+    """An incident as the incident page shows it: the summary, one column per report
+    (document, date, attackers with their status, targets, tolls, evidence sentences) with
+    the fields it disagrees on, the disagreements with their versions, the audit trail."""
+    dis = disagreements(rec)
+    sents = _sentences(con, rec)
+    columns = []
+    for r in rec["reports"]:
+        differs = [f for f, vs in dis.items() if any(r["doc_id"] in v["doc_ids"] for v in vs)]
+        columns.append({
+            "doc_id": r["doc_id"], "document_id": r["document_id"], "mention_id": r.get("mention_id"),
+            "title": r.get("title"), "published": r.get("published"),
+            "date": r.get("date"), "date_source": r.get("date_source"), "place": r.get("place"),
+            "attackers": r.get("attackers", []), "targets": r.get("targets", []),
+            "killed": r.get("killed"), "killed_figures": r.get("killed_figures", []),
+            "wounded": r.get("wounded"), "wounded_figures": r.get("wounded_figures", []),
+            "trigger": r.get("trigger"), "evidence": r.get("evidence"),
+            "sentences": sents.get(r.get("mention_id"), []) or [{"text": r.get("evidence") or "", "main": True}],
+            "differs": differs,
+        })
+    out = summary(rec)
+    out.update(columns=columns, disagreements=dis, edits=edits_of(con, rec))
+    return out
+
+
+def edits_of(con, rec: dict) -> list[dict]:
+    """The analysts' edits that touched this incident's reports (its audit trail)."""
+    mids = set(_mentions_of(con, [rec["incident_id"]]))
+    out = []
+    for e in edits(con):
+        ids = json.loads(e["mention_ids"]) if isinstance(e["mention_ids"], str) else e["mention_ids"]
+        touched = set(ids) | set((e.get("scope") or {}).get("mentions", []))
+        if mids & touched:
+            out.append({**e, "mention_ids": ids})
+    return out
+
+
+def involves(rec: dict, actor_ids) -> bool:
+    """Whether one of these actors is an attacker, a target or a place of the incident."""
+    refs = rec["attackers"] + rec["targets"] + rec.get("places", []) + ([rec["place"]] if rec.get("place") else [])
+    return any(ref and ref.get("actor_id") in actor_ids for ref in refs)
+
+
+def involving(con, actor_id: str) -> list[dict]:
+    """Incidents where this actor is an attacker, a target or the place (actor pages)."""
+    rows = con.execute("SELECT record FROM incidents ORDER BY date NULLS LAST, id").fetchall()
+    return [r for r in (json.loads(rec) for (rec,) in rows) if involves(r, {actor_id})]
+
+
+def of_document(con, document_id: str) -> list[dict]:
+    """Incidents a document reports (document pages)."""
+    return [json.loads(rec) for (rec,) in con.execute(
+        "SELECT i.record FROM incidents i WHERE i.id IN "
+        "(SELECT incident_id FROM incident_reports WHERE document_id = ?) ORDER BY i.date NULLS LAST, i.id",
+        [document_id]).fetchall()]
+
+
+# -- analysts' merge and split, by incident and report -------------------------------------
+class EditError(ValueError):
+    """A merge or split that cannot be made (unknown incident, report not in it): one line."""
+
+
+def _resolve(con, incident_id: str) -> dict:
+    rec = incident(con, incident_id.strip())
+    if rec is None:
+        raise EditError("no such incident")  # the input is never echoed (web/guard.py)
+    return rec
+
+
+def merge_incidents(store, incident_ids: list[str], note: str | None = None, user: str | None = None) -> dict:
+    """Make these incidents one (every report of each), audited in incident_edits.
+    Returns ``{"edit_id", "incident"}`` (the merged record)."""
+    recs = [_resolve(store.con, i) for i in incident_ids]
+    if len({r["incident_id"] for r in recs}) < 2:
+        raise EditError("a merge needs two different incidents")
+    # every mention of each, not one per incident: the edit is replayed after later relinks,
+    # and should still hold the reports the analyst saw together
+    mids = sorted({r["mention_id"] for rec in recs for r in rec["reports"] if r.get("mention_id")}
+                  | set(_mentions_of(store.con, [r["incident_id"] for r in recs])))
+    eid = store.edit_incident("merge", mids, note=note, user=user)
+    return {"edit_id": eid, "incident": _incident_of_mention(store.con, mids[0])}
+
+
+def split_report(store, incident_id: str, doc_id: str, note: str | None = None, user: str | None = None) -> dict:
+    """Take one report (``doc_id`` as in ``extract``, or the internal document id) out of
+    its incident into an incident of its own, audited in incident_edits. Returns
+    ``{"edit_id", "incident"`` (what remains), ``"split"`` (the report's new incident)``}``."""
+    rec = _resolve(store.con, incident_id)
+    mids = sorted(m for m, did, doc in store.con.execute(
+        "SELECT r.mention_id, r.document_id, d.doc_id FROM incident_reports r JOIN documents d ON d.id = r.document_id "
+        "WHERE r.incident_id = ?", [rec["incident_id"]]).fetchall() if doc_id in (did, doc))
+    if not mids:
+        raise EditError(f"incident {rec['incident_id']} has no such report (give the doc_id of one of its reports)")
+    rest = sorted(set(_mentions_of(store.con, [rec["incident_id"]])) - set(mids))
+    if not rest:
+        raise EditError(f"incident {rec['incident_id']} has no other report: nothing to split")
+    eid = store.edit_incident("split", mids, note=note, user=user)
+    return {"edit_id": eid, "incident": _incident_of_mention(store.con, rest[0]),
+            "split": _incident_of_mention(store.con, mids[0])}
+
+
+def _incident_of_mention(con, mention_id: str) -> dict | None:
+    row = con.execute("SELECT incident_id FROM incident_reports WHERE mention_id = ?", [mention_id]).fetchone()
+    return incident(con, row[0]) if row else None
+
+
+def _mentions_of(con, incident_ids: list[str]) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT mention_id FROM incident_reports WHERE incident_id IN (SELECT unnest(?::VARCHAR[]))",
+        [incident_ids]).fetchall()]
+
+
+# -- network weights ------------------------------------------------------------------------
+def fact_incidents(con, fact_ids: list[str] | None = None) -> dict[str, str]:
+    """``attacked`` fact id -> the incident its evidence sentence belongs to: the current
+    attack mention of the same document whose sentences overlap the fact's evidence (several:
+    the one naming the fact's attacker, then the lowest mention id). Facts of no incident (a
+    history paragraph, a document without attack mentions) are left out."""
+    sql = 'SELECT id, document_id, "start", "end", subject_id FROM facts WHERE relation = \'attacked\''
+    params: list = []
+    if fact_ids is not None:
+        if not fact_ids:
+            return {}
+        sql += " AND id IN (SELECT unnest(?::VARCHAR[]))"
+        params.append(sorted(set(fact_ids)))
+    facts = con.execute(sql, params).fetchall()
+    docs = sorted({f[1] for f in facts})
+    if not docs:
+        return {}
+    redirects = dict(con.execute("SELECT old_id, new_id FROM actor_redirects").fetchall())
+    by_doc: dict[str, list] = {}
+    for iid, mid, did, data in con.execute(
+            "SELECT r.incident_id, r.mention_id, m.document_id, m.data FROM incident_reports r "
+            "JOIN attack_mentions m ON m.id = r.mention_id "
+            "WHERE m.document_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY r.mention_id", [docs]).fetchall():
+        d = json.loads(data)
+        attackers = {redirects.get(a["actor_id"], a["actor_id"]) for a in d.get("attackers", [])}
+        spans = [tuple(s) for s in d.get("sentences") or []] or [(d.get("start"), d.get("end"))]
+        by_doc.setdefault(did, []).append((iid, mid, attackers, spans))
+    out = {}
+    for fid, did, start, end, subject in facts:
+        if start is None or end is None:
+            continue
+        hits = [(subject not in att, mid, iid) for iid, mid, att, spans in by_doc.get(did, [])
+                if any(a is not None and b is not None and a < end and start < b for a, b in spans)]
+        if hits:
+            out[fid] = min(hits)[2]
+    return out
+
+
+def incident_count(fact_ids: list[str], fact_incident: dict[str, str]) -> int:
+    """Distinct attacks behind these facts: the facts of one incident count once, a fact
+    of no incident counts alone."""
+    return len({fact_incident.get(f, "fact:" + f) for f in fact_ids})
