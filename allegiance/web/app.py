@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from allegiance.records import RELATIONS
 from allegiance.store import Store
+from allegiance.store import incidents as incident_rows
 from allegiance.store import queries
 from allegiance.web.guard import (
     CSRF_HEADER, RequestGuard, StrictJSONRoute, allowed_host_names, new_token, validation_error,
@@ -56,6 +57,23 @@ class ReviewIn(BaseModel):
     object: Optional[str] = Field(None, max_length=500)
     note: Optional[str] = Field(None, max_length=5000)
     user: Optional[str] = Field(None, max_length=200)
+
+
+class IncidentEditIn(BaseModel):
+    """Who and why, as a review carries them (stored in incident_edits)."""
+
+    note: Optional[str] = Field(None, max_length=5000)
+    user: Optional[str] = Field(None, max_length=200)
+
+
+class IncidentMergeIn(IncidentEditIn):
+    incidents: list[str] = Field(..., min_length=1, max_length=50,
+                                 description="the incidents to merge into this one")
+
+
+class IncidentSplitIn(IncidentEditIn):
+    doc_id: str = Field(..., min_length=1, max_length=500,
+                        description="the report to take out: its doc_id or document id")
 
 
 def ensure_reviews(con) -> None:
@@ -348,6 +366,8 @@ def create_app(
                 timeline.append(it)
         timeline.sort(key=lambda it: (it["date"] is None, it["date"] or "", it["doc_id"] or "", it["start"] or 0))
         card["timeline"] = timeline
+        with ws.lock:
+            card["incidents"] = [incident_rows.summary(r) for r in incident_rows.involving(ws.con, aid)]
         card["gazetteer"] = None
         if gz:
             from allegiance.resolve.gazetteer import load_gazetteer
@@ -457,9 +477,20 @@ def create_app(
                 ):
                     nodes.append({"id": a["id"], "label": a["name"], "type": a["type"], "kind": a["kind"],
                                   "mentions": a["mentions"], "documents": a["documents"]})
+            attack_of = incident_rows.fact_incidents(ws.con, [f["id"] for f in rows if f["relation"] == "attacked"])
+        # one edge per fact (its evidence stays a click away); `weight` is what the pair of
+        # actors weighs for this relation: facts, but for attacks distinct incidents, since
+        # three reports of one attack are one attack; `attacks` folds them per pair
+        pair_facts: dict[tuple, list[str]] = {}
+        for f in rows:
+            pair_facts.setdefault((f["subject_id"], f["relation"], f["object_id"]), []).append(f["id"])
+        weight = {k: incident_rows.incident_count(v, attack_of) if k[1] == "attacked" else len(v)
+                  for k, v in pair_facts.items()}
         edges = [
             {
                 "id": f["id"], "source": f["subject_id"], "target": f["object_id"], "relation": f["relation"],
+                "weight": weight[(f["subject_id"], f["relation"], f["object_id"])],
+                "incident_id": attack_of.get(f["id"]),
                 "date": f["date"] or f["published"], "date_source": f["date_source"] or ("published" if f["published"] else None),
                 "hedged": f["hedged"], "confidence": f["confidence"], "rejected": f["rejected"],
                 "doc_id": f["doc_id"], "document_id": f["document_id"],
@@ -467,7 +498,12 @@ def create_app(
             for f in rows
         ]
         years = sorted({int(e["date"][:4]) for e in edges if e["date"]})
-        return {"nodes": nodes, "edges": edges, "years": years}
+        attacks = [
+            {"source": s_, "target": o_, "weight": weight[(s_, r_, o_)], "facts": fids,
+             "incidents": sorted({attack_of[f] for f in fids if f in attack_of})}
+            for (s_, r_, o_), fids in sorted(pair_facts.items()) if r_ == "attacked"
+        ]
+        return {"nodes": nodes, "edges": edges, "years": years, "attacks": attacks}
 
     @app.get("/api/years", tags=["graph"], summary="Years with dated facts (for the date control)")
     def api_years() -> dict:
@@ -526,6 +562,8 @@ def create_app(
             f["review"] = rev["action"] if rev else None
             f["rejected"] = bool(rev and rev["action"] == "reject")
             f["hedged"] = bool(f["hedged"])
+        with ws.lock:
+            doc["incidents"] = [incident_rows.summary(r) for r in incident_rows.of_document(ws.con, doc["id"])]
         doc["shown_text"] = "clean" if segments is not None else "raw"
         doc["mentions"] = mentions
         doc["facts"] = facts
@@ -578,6 +616,68 @@ def create_app(
             p["facts"].append({k: f[k] for k in ("id", "relation", "subject_id", "subject", "date", "evidence",
                                                   "doc_id", "document_id", "hedged", "confidence")})
         return sorted(places.values(), key=lambda p: (-len(p["facts"]), p["name"]))
+
+    # -- incidents (the same store reads and shaping as `allegiance incidents`) -----------
+    def _incident_filters(since, until, place, actor):
+        for value, name in ((since, "since"), (until, "until")):
+            if value:
+                try:
+                    queries.check_date(value)
+                except ValueError:  # no echo of the value (as guard.py's errors)
+                    raise HTTPException(422, f"{name}: bad date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
+        return dict(since=since or None, until=until or None, place=(place or "").strip() or None,
+                    actor=(actor or "").strip() or None)
+
+    def _incident(incident_id: str) -> dict:
+        with ws.lock:
+            rec = incident_rows.incident(ws.con, incident_id)
+            if rec is None:
+                raise HTTPException(404, "no such incident")
+            return incident_rows.view(ws.con, rec)
+
+    @app.get("/api/incidents", tags=["incidents"],
+             summary="Incidents (one attack, many reports), oldest first; the filters of `allegiance incidents`")
+    def api_incidents(
+        since: Optional[str] = Query(None, max_length=10), until: Optional[str] = Query(None, max_length=10),
+        place: Optional[str] = Query(None, max_length=300), actor: Optional[str] = Query(None, max_length=300),
+        disputed: Optional[bool] = None, min_sources: int = Query(1, ge=1),
+        limit: Optional[int] = Query(None, ge=1),
+    ) -> list[dict]:
+        filters = _incident_filters(since, until, place, actor)
+        with ws.lock:
+            rows = incident_rows.incidents(ws.con, disputed=disputed, min_sources=min_sources, limit=limit, **filters)
+        return [incident_rows.summary(r) for r in rows]
+
+    @app.get("/api/incidents/{incident_id}", tags=["incidents"],
+             summary="One incident: the summary, one column per report, the disagreements, the edits")
+    def api_incident(incident_id: str) -> dict:
+        return _incident(incident_id)
+
+    @app.get("/api/incidents/{incident_id}/edits", tags=["incidents"], summary="Analysts' edits of an incident")
+    def api_incident_edits(incident_id: str) -> list[dict]:
+        return _incident(incident_id)["edits"]
+
+    def _edit(fn, *args, body: IncidentEditIn) -> dict:
+        if ws.store.read_only:
+            raise HTTPException(409, "the store is open read-only; incidents cannot be edited")
+        with ws.lock:
+            try:
+                result = fn(ws.store, *args, note=body.note, user=body.user or "anonymous")
+            except incident_rows.EditError as exc:
+                raise HTTPException(422, str(exc)) from None
+        return {k: (incident_rows.summary(v) if isinstance(v, dict) else v) for k, v in result.items()}
+
+    @app.post("/api/incidents/{incident_id}/merge", tags=["incidents"], dependencies=csrf_scheme,
+              summary="Merge other incidents into this one (audited in incident_edits)")
+    def api_incident_merge(incident_id: str, body: IncidentMergeIn) -> dict:
+        if any(len(i) > 64 for i in body.incidents):
+            raise HTTPException(422, "body.incidents: incident ids are at most 64 characters")
+        return _edit(incident_rows.merge_incidents, [incident_id, *body.incidents], body=body)
+
+    @app.post("/api/incidents/{incident_id}/split", tags=["incidents"], dependencies=csrf_scheme,
+              summary="Take one report out of this incident into its own (audited in incident_edits)")
+    def api_incident_split(incident_id: str, body: IncidentSplitIn) -> dict:
+        return _edit(incident_rows.split_report, incident_id, body.doc_id, body=body)
 
     @app.post("/api/facts/{fact_id}/review", tags=["review"], summary="Confirm, reject or correct a fact",
               dependencies=csrf_scheme)
@@ -644,6 +744,32 @@ def create_app(
     def ingest_page(request: Request):
         return page(request, "ingest.html", active="ingest", read_only=ws.store.read_only,
                     max_file_bytes=max_file_bytes, max_request_bytes=max_request_bytes)
+
+    @app.get("/incidents", response_class=HTMLResponse, include_in_schema=False)
+    def incidents_page(request: Request, since: Optional[str] = None, until: Optional[str] = None,
+                       place: Optional[str] = None, actor: Optional[str] = None, disputed: Optional[str] = None):
+        # the filters live in the URL (a GET form), so a filtered list can be bookmarked and shared
+        form = {"since": since or "", "until": until or "", "place": place or "", "actor": actor or "",
+                "disputed": disputed in ("1", "true", "on", "yes")}
+        try:
+            filters = _incident_filters(since, until, place, actor)
+        except HTTPException as exc:
+            response = page(request, "incidents.html", active="incidents", form=form, rows=[], error=exc.detail)
+            response.status_code = 422
+            return response
+        with ws.lock:
+            rows = incident_rows.incidents(ws.con, disputed=True if form["disputed"] else None, **filters)
+        return page(request, "incidents.html", active="incidents", form=form,
+                    rows=[incident_rows.summary(r) for r in rows], error=None)
+
+    @app.get("/incidents/{incident_id}", response_class=HTMLResponse, include_in_schema=False)
+    def incident_page(request: Request, incident_id: str):
+        inc = _incident(incident_id)
+        if inc["incident_id"] != incident_id:  # merged away by an edit: the incident it is now part of
+            from urllib.parse import quote
+
+            return RedirectResponse("/incidents/" + quote(inc["incident_id"], safe=""))
+        return page(request, "incident.html", active="incidents", inc=inc, read_only=ws.store.read_only)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request):

@@ -45,4 +45,44 @@
     });
     document.body.setAttribute("data-markers", String(n));
   });
+
+  // incidents: one square per place, listing its incidents with links to their pages (one
+  // attack counted once however many reports tell it)
+  function showIncidents(place, list) {
+    panel.textContent = "";
+    panel.appendChild(el("h2", {}, place));
+    panel.appendChild(el("p", { "class": "muted" }, list.length + (list.length === 1 ? " incident" : " incidents")));
+    var ol = el("ol", { "class": "place-incidents" });
+    list.forEach(function (i) {
+      var li = el("li", { "class": i.disputed ? "incident-item disputed" : "incident-item" });
+      var when = (i.date || "undated") + (i.date_max && i.date_max !== i.date ? " / " + i.date_max : "");
+      li.appendChild(el("a", { "class": "incident-link", href: "/incidents/" + encodeURIComponent(i.incident_id) }, when));
+      var who = i.attackers.map(function (a) { return a.name; }).join(", ") || "attacker not named";
+      var k = i.killed.min === null ? "toll not stated" : "killed " + (i.killed.min === i.killed.max ? i.killed.min : i.killed.min + "-" + i.killed.max);
+      li.appendChild(el("div", { "class": "prov" }, who + " · " + k + " · " + i.sources + (i.sources === 1 ? " report" : " reports")));
+      if (i.disputed) li.appendChild(el("span", { "class": "badge disputed-badge" }, "disputed: " + i.disputes.join(", ")));
+      ol.appendChild(li);
+    });
+    panel.appendChild(ol);
+  }
+  fetch("/api/incidents").then(function (r) { return r.json(); }).then(function (incidents) {
+    var byPlace = {};
+    incidents.forEach(function (i) {
+      if (i.lat === null || i.lon === null || i.lat === undefined) return;
+      var key = i.place_id || (i.lat + "," + i.lon);
+      (byPlace[key] = byPlace[key] || { name: i.place || "place", lat: i.lat, lon: i.lon, list: [] }).list.push(i);
+    });
+    var n = 0;
+    Object.keys(byPlace).sort().forEach(function (key) {
+      var p = byPlace[key];
+      n++;
+      var d = 0.12 + 0.04 * Math.sqrt(p.list.length);
+      var m = L.rectangle([[p.lat - d, p.lon - d], [p.lat + d, p.lon + d]], {
+        color: "#1b2631", weight: 1.5, fillColor: "#34495e", fillOpacity: 0.8, className: "incident-marker"
+      }).addTo(map);
+      m.bindTooltip(el("span", {}, p.name + ": " + p.list.length + (p.list.length === 1 ? " incident" : " incidents")));
+      m.on("click", function () { showIncidents(p.name, p.list); });
+    });
+    document.body.setAttribute("data-incident-markers", String(n));
+  });
 })();

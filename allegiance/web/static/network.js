@@ -30,7 +30,7 @@
         "text-max-width": 120 } },
       { selector: "edge", style: {
         "line-color": "data(colour)", "target-arrow-color": "data(colour)", "target-arrow-shape": "triangle",
-        "curve-style": "bezier", "width": 2, "opacity": 0.85, "arrow-scale": 0.8 } },
+        "curve-style": "bezier", "width": "data(width)", "opacity": 0.85, "arrow-scale": 0.8 } },
       { selector: "edge.hedged", style: { "line-style": "dashed" } },
       { selector: "node:selected", style: { "border-width": 3, "border-color": "#f39c12" } }
     ]
@@ -66,7 +66,9 @@
       }).concat(g.edges.map(function (e) {
         return { group: "edges", classes: e.hedged ? "hedged" : "", data: {
           id: "f" + e.id, fact: e.id, source: e.source, target: e.target, relation: e.relation,
-          colour: RELATION_COLOURS[e.relation] || "#999", document_id: e.document_id, date: e.date } };
+          colour: RELATION_COLOURS[e.relation] || "#999", document_id: e.document_id, date: e.date,
+          // attacks weigh distinct incidents, not reports (one attack told thrice is one)
+          weight: e.weight, incident_id: e.incident_id || null, width: 1.5 + Math.min(6, e.weight || 1) } };
       }));
       cy.elements().remove();
       cy.add(els);
@@ -105,11 +107,13 @@
       box.appendChild(row);
     });
     box.appendChild(el("div", { "class": "lg muted" }, "dashed: hedged"));
+    box.appendChild(el("div", { "class": "lg muted" }, "width: facts; for attacks, incidents"));
   }
 
   cy.on("tap", "node", function (ev) { window.location.href = "/actors/" + encodeURIComponent(ev.target.id()); });
   cy.on("tap", "edge", function (ev) {
     var d = ev.target.data();
+    if (d.incident_id) { window.location.href = "/incidents/" + encodeURIComponent(d.incident_id); return; }
     if (d.document_id) window.location.href = "/documents/" + encodeURIComponent(d.document_id) + "?fact=" + encodeURIComponent(d.fact);
   });
   ["since", "until", "relation", "hedged"].forEach(function (k) { $(k).addEventListener("change", load); });
