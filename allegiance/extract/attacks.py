@@ -27,6 +27,8 @@ from allegiance.extract.cues import cues
 from allegiance.records import AttackAttacker, AttackMention
 
 _STATUS_RANK = {"claimed": 0, "attributed": 1, "suspected": 2, "stated": 3}
+#: the title and first sentences: where a report names what it is about
+LEAD_SENTENCES = 3
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +141,16 @@ def reference_date(state, published: str | None) -> tuple[str | None, int | None
     year the article states (what it reports is its most recent event)."""
     ref = published if published and len(published) >= 10 else None
     if ref is None:
+        # an absolute date as the cleaner reads one (ISO "2022-06-21" included, which the
+        # sentence-level reader takes for a bare year), at the head of the first lines
+        from allegiance.clean.dates import find_date
+
+        for sent in state.sentences[:6]:
+            found = find_date(sent.evidence[:120])
+            if found:
+                ref = found[0]
+                break
+    if ref is None:
         for sent in state.sentences[:6]:
             for expr in context.date_expressions(sent.evidence):
                 d = context.resolve_date(expr, None)
@@ -186,6 +198,20 @@ def _extra_triggers() -> frozenset:
     return frozenset(stem(w) for ws in incident_cues()["trigger_classes"].values() for w in ws if " " not in w)
 
 
+@lru_cache(maxsize=1)
+def _phrasal_triggers() -> frozenset:
+    """(verb lemma, particle or object word) of the attack phrases of ``data/incidents.json``."""
+    return frozenset(tuple(p.split()) for p in incident_cues()["phrasal_triggers"])
+
+
+def _phrasal(tok, phrasal) -> bool:
+    """Whether the verb ``tok`` makes an attack phrase with a particle or object child
+    ("opened fire", "blew up", "set ablaze")."""
+    lemma = tok.lemma_.lower()
+    return any((lemma, c.lower_) in phrasal for c in tok.children if c.dep_ in ("prt", "dobj", "obj", "advmod",
+                                                                                  "acomp", "oprd"))
+
+
 def _role_refs(tok, sent) -> list:
     """Actors a role filler names: its own mention, a compound or possessive on it, an
     apposition ("the rebel group the OLA"), "militants from/of X"."""
@@ -215,13 +241,16 @@ def bare_frames(sentences, frames: list) -> list:
 
     verbs, nouns, carry = _triggers()
     extra = _extra_triggers()
+    phrasal = _phrasal_triggers()
     have = {(f.sentence, f.trigger) for f in frames}
     out = []
     for i, sent in enumerate(sentences):
         for tok in sent.span:
             st = stem(tok.text)
             is_verb = tok.tag_.startswith("VB")
-            if not (st in extra or (is_verb and st in verbs) or (not is_verb and st in nouns)):
+            if is_verb and _phrasal(tok, phrasal):
+                pass   # "opened fire on X", "blew up X": the verb with its particle or object
+            elif not (st in extra or (is_verb and st in verbs) or (not is_verb and st in nouns)):
                 continue
             if (i, tok.lower_) in have:
                 continue
@@ -238,6 +267,11 @@ def bare_frames(sentences, frames: list) -> list:
                                 f.attacker += _role_refs(g, sent)
                     elif c.dep_ in ("dobj", "obj"):
                         f.target += [r for r in _role_refs(c, sent) if r.type != "PLACE"]
+                    elif c.dep_ == "prep" and c.lower_ in ("on", "at") and _phrasal(tok, phrasal):
+                        # "opened fire on the convoy": the target is the object of "on"
+                        for g in c.children:
+                            if g.dep_ == "pobj":
+                                f.target += [r for r in _role_refs(g, sent) if r.type != "PLACE"]
             else:
                 f.target += _noun_targets(tok, sent)
             f.place = _place_in(tok, sent) or next((r for r in f.target if r.type == "PLACE"), None)
@@ -325,6 +359,9 @@ def attack_mentions(state, frames: list, document, gaz) -> list[AttackMention]:
             g["date"] = stated
 
     blames = _blames(state, c)
+    # actors the gazetteer knows are compared by id when linking; the words of the others
+    # (a hotel, a train, a cathedral, a village, a commander) go with the names
+    known = {r for r, e in eid.items() if entity_by_id.get(e) is not None and entity_by_id[e].gazetteer_id}
     out: list[AttackMention] = []
     dateline = eid.get(state.dateline_place) if state.dateline_place is not None else None
     for k, g in enumerate(groups, 1):
@@ -404,21 +441,32 @@ def attack_mentions(state, frames: list, document, gaz) -> list[AttackMention]:
             m.wounded_figures += [n for n in figures(t, "wounded") if n not in m.wounded_figures]
         m.killed = max(m.killed_figures) if m.killed_figures else None
         m.wounded = max(m.wounded_figures) if m.wounded_figures else None
-        m.names = _names(sentences, g["sent_ids"])
+        m.names = _names(sentences, g["sent_ids"], known)
+    # the article's main attack, the current one it tells first, also takes the names of
+    # its title and lead: a report about one attack names the hotel, the train or the
+    # town there, often in a sentence that gives no attack frame of its own
+    main = next((g for g in groups if g["current"]), None)
+    if main is not None:
+        lead = [i for i in range(min(LEAD_SENTENCES, len(sentences))) if past[i] is None]
+        m = main["mention"]
+        m.names += [w for w in _names(sentences, lead, known) if w not in m.names]
     return out
 
 
-def _names(sentences, sent_ids) -> list[str]:
-    """Capitalised words of the mention's sentences outside every actor mention, not
-    sentence-initial and not common words ("Radisson", "Express", "CRPF"): what names a
-    building, a train or a convoy the gazetteer does not know."""
+def _names(sentences, sent_ids, known=frozenset()) -> list[str]:
+    """Capitalised words of the mention's sentences outside every mention of an actor the
+    gazetteer knows (``known``: the entities of such mentions), not sentence-initial and
+    not common words ("Radisson", "Express", "CRPF", "Jolo"): what names a building, a
+    train, a convoy or a small place the gazetteer does not know. Words of unknown actors
+    count too: two reports resolve such a name to an actor or not depending on the
+    parse, and these words are what the reports share."""
     from allegiance.clean.wire import common_words
 
     common = common_words()
     out: list[str] = []
     for i in sent_ids:
         sent = sentences[i]
-        taken = [(r.start, r.end) for r in sent.refs]
+        taken = [(r.start, r.end) for r in sent.refs if r.entity in known]
         for j, tok in enumerate(sent.span):
             if j == 0 or not tok.text[:1].isupper() or len(tok.text) < 3 or not tok.text.isalpha():
                 continue
