@@ -12,9 +12,10 @@ vehicle, date. Weights and limits are in ``data/incidents.json`` (``linking``).
 
 Linking is deterministic: the mentions of a neighbourhood (all that share a country, a
 place or an attacker with a changed mention, and the incidents they are in) are
-clustered again, in a canonical order (date, then mention id), each joining the
-incident it scores best with. An incident's id is derived from its first mention in
-that order, so re-ingesting the same reports gives the same ids.
+clustered again: the pairs that reach the threshold merge best-scoring first (ties in
+canonical order: date, then mention id), two groups only when no pair of theirs is
+ruled out and they share no report. An incident's id is derived from its first mention
+in canonical order, so re-ingesting the same reports gives the same ids.
 
 The record keeps every report's version side by side: attackers with each report's
 status, every killed/wounded figure with its source and the min-max, the reports'
@@ -25,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from functools import lru_cache
 from importlib import resources
 from collections.abc import Iterable
@@ -32,6 +34,10 @@ from datetime import date as _date
 
 from allegiance.resolve.gazetteer import load_gazetteer
 
+_DIRECTIONS = {"north", "south", "east", "west", "northern", "southern", "eastern", "western", "central",
+               "northeast", "northwest", "southeast", "southwest", "northeastern", "northwestern",
+               "southeastern", "southwestern", "upper", "lower", "greater", "province", "district",
+               "region", "town", "city", "village", "county", "state"}
 _BROAD_KINDS = {"country": 0, "region": 1, "province": 1, "state": 1, "governorate": 1, "district": 2}
 
 
@@ -88,6 +94,13 @@ def _km(a, b) -> float | None:
     return 6371.0 * 2 * math.asin(min(1.0, math.sqrt(h)))
 
 
+def _known_place_word(w: str, gaz) -> bool:
+    """A word that names a place the gazetteer knows ("philippines" in "southern
+    Philippines"): that place is compared by id, its word says nothing more."""
+    e = gaz.lookup(w)
+    return e is not None and e.type == "PLACE"
+
+
 class _M:
     """A mention prepared for scoring."""
 
@@ -104,20 +117,34 @@ class _M:
                               for p in self.places}
         self.place_ids = set(self.place_entries)
         self.countries = {e.country for e in self.place_entries.values() if e is not None and e.country}
-        self.attackers = {a["actor_id"] for a in d.get("attackers", []) if not a.get("denied")}
-        self.all_attackers = {a["actor_id"] for a in d.get("attackers", [])}
+        # who each report says did it, denied or not: a denial is a competing version of
+        # the same attack, and so is a third party's blame; only what reports state or
+        # claim in their own right conflicts ("X attacked" against "Y attacked")
+        self.attackers = {a["actor_id"] for a in d.get("attackers", [])}
+        self.all_attackers = self.attackers
+        self.own_attackers = {a["actor_id"] for a in d.get("attackers", [])
+                              if a.get("status") in ("stated", "claimed") and not a.get("denied")}
         self.targets = {t["actor_id"] for t in d.get("targets", [])} - self.place_ids
         self.classes = _classes(d.get("triggers") or [d.get("trigger", "")])
         self.names = set(d.get("names", []))
+        # the words of the places the gazetteer does not know ("Jolo", "Gimbi"): another
+        # report may name the same town without the parse making it a place
+        self.place_words = {w for p in self.places if self.place_entries.get(p["actor_id"]) is None
+                            for w in re.findall(r"[^\W\d_]{3,}", (p.get("name") or "").lower())
+                            if not _known_place_word(w, gaz)} - _DIRECTIONS
         ctx = d.get("context", [])
         # the armed groups the article keeps naming, and its most-named specific place
-        self.groups = {c["actor_id"] for c in ctx if c["type"] in ("ORG", "PERSON") and c["count"] >= 2
-                       and c.get("kind") in ("armed_group", "militia", None)}
+        # (organisations only, and the people the gazetteer knows as militants: a
+        # president or a spokesman both articles keep naming is no sign of one attack)
+        self.groups = {c["actor_id"] for c in ctx if c["count"] >= 2
+                       and ((c["type"] == "ORG" and c.get("kind") in ("armed_group", "militia", None))
+                            or (c["type"] == "PERSON" and c.get("kind") == "person" and c.get("gazetteer_id")))}
         self.doc_places = {c["actor_id"] for c in ctx if c["type"] == "PLACE" and c["count"] >= 2}
         self.spot = None
         principal = d.get("place")
         pe = gaz.by_id.get(principal["gazetteer_id"]) if principal and principal.get("gazetteer_id") else None
-        if pe is not None and pe.kind not in _BROAD_KINDS:
+        self.own_spot = pe is not None and pe.kind not in _BROAD_KINDS
+        if self.own_spot:
             self.spot = pe
         else:
             for c in ctx:
@@ -150,8 +177,12 @@ def score(a: _M, b: _M) -> float | None:
     if a.countries and b.countries and not a.countries & b.countries:
         return None
     place = 0.0
-    if a.place_ids & b.place_ids:
-        place = w["same_place"]
+    shared_places = a.place_ids & b.place_ids
+    if shared_places:
+        # one country is not one place: two attacks in the Philippines are two attacks
+        broad = all(a.place_entries.get(x) is not None and a.place_entries[x].kind in _BROAD_KINDS
+                    for x in shared_places)
+        place = w["contained_place"] if broad else w["same_place"]
     else:
         far = False
         for ea in a.place_entries.values():
@@ -171,7 +202,9 @@ def score(a: _M, b: _M) -> float | None:
             return None
     if a.spot is not None and b.spot is not None:
         if a.spot.id == b.spot.id:
-            place = max(place, w["same_place"])
+            # a spot read from what the article keeps naming, not from the mention itself,
+            # is only as good as a near place (a profile of a group names its old targets)
+            place = max(place, w["same_place"] if a.own_spot and b.own_spot else w["near_place"])
         else:
             km = _km(a.spot, b.spot)
             if km is not None and km > p["near_km"]:
@@ -179,12 +212,18 @@ def score(a: _M, b: _M) -> float | None:
             place = max(place, w["near_place"])
     if place == 0.0 and (a.place_ids & b.doc_places or b.place_ids & a.doc_places):
         place = w["contained_place"]
+    if place < w["same_place"] and (a.place_words & (b.names | b.place_words) or b.place_words & a.names):
+        place = w["same_place"]
+    if place == 0.0:
+        # nothing places the two in one spot (same, contained, near or named alike): the
+        # same group and the same kind of attack are then two attacks as often as one
+        place = w["no_place"]
     s += place
     if a.attackers & b.attackers:
         s += w["attacker"]
     elif a.groups & b.groups:
         s += w["group"]
-    elif a.attackers and b.attackers:
+    elif a.own_attackers and b.own_attackers:
         s += w["attacker_conflict"]
     if a.targets & b.targets:
         s += w["target"]
@@ -204,27 +243,67 @@ def cluster(mentions: list[dict], gaz=None) -> dict[str, str]:
     gaz = gaz or load_gazetteer()
     p = _params()
     ms = sorted((_M(d, gaz) for d in mentions if d.get("current", True)), key=_canonical)
-    clusters: list[list[_M]] = []
-    for m in ms:
-        best, best_score = None, None
-        for c in clusters:
-            if any(x.doc == m.doc for x in c):
-                continue   # one report tells one version of an attack: it is merged already
-            scores = [score(m, x) for x in c]
-            if any(s is None for s in scores):
-                continue
-            top = max(scores)
-            if top >= p["threshold"] and (best_score is None or top > best_score):
-                best, best_score = c, top
-        if best is None:
-            clusters.append([m])
-        else:
-            best.append(m)
+    # agglomerative: the best-agreeing pairs join first, whatever order the mentions
+    # came in (a greedy pass let a distractor that happened to come first take a
+    # report, then tie with its true partner). Two groups join on their best pair
+    # when no pair of theirs rules the other out and they share no report (one report
+    # tells one version of an attack: it is merged already).
+    pairs = []
+    for i, a in enumerate(ms):
+        for j in range(i + 1, len(ms)):
+            sc = score(a, ms[j])
+            if sc is not None and sc >= p["threshold"]:
+                pairs.append((-sc, i, j))
+    pairs.sort()
+    group = list(range(len(ms)))
+    members = {i: [i] for i in range(len(ms))}
+
+    def find(i):
+        while group[i] != i:
+            group[i] = group[group[i]]
+            i = group[i]
+        return i
+
+    for _, i, j in pairs:
+        gi, gj = find(i), find(j)
+        if gi == gj:
+            continue
+        A, B = members[gi], members[gj]
+        if {ms[x].doc for x in A} & {ms[x].doc for x in B}:
+            continue
+        if any(score(ms[x], ms[y]) is None for x in A for y in B):
+            continue
+        keep, gone = (gi, gj) if gi < gj else (gj, gi)
+        group[gone] = keep
+        members[keep] = sorted(members[keep] + members.pop(gone))
+    # a report that tells its attack over mentions its own reading kept apart (the title,
+    # the toll in a later paragraph, "they blew up the tracks" with no place) links one
+    # of them; the others, linked nowhere, join that incident when nothing rules them out
+    # against its other reports and they tell the same kind of attack. Only for a report
+    # in one linked incident: one that links two attacks keeps its mentions apart.
+    linked_of: dict[str, set[int]] = {}
+    for root, idx in members.items():
+        if len({ms[x].doc for x in idx}) > 1:
+            for x in idx:
+                linked_of.setdefault(ms[x].doc, set()).add(root)
+    for root, idx in list(members.items()):
+        if len(idx) != 1:
+            continue
+        m = ms[idx[0]]
+        homes = linked_of.get(m.doc, set())
+        if len(homes) != 1:
+            continue
+        home = next(iter(homes))
+        others = [ms[x] for x in members[home] if ms[x].doc != m.doc]
+        if m.classes and any(m.classes & o.classes for o in others) \
+                and all(score(m, o) is not None for o in others):
+            members[home] = sorted(members[home] + idx)
+            del members[root]
     out = {}
-    for c in clusters:
-        iid = incident_id_for(c[0].id)
-        for m in c:
-            out[m.id] = iid
+    for root, idx in members.items():
+        iid = incident_id_for(ms[min(idx)].id)   # the first mention in canonical order
+        for x in idx:
+            out[ms[x].id] = iid
     return out
 
 
@@ -242,6 +321,12 @@ def neighbourhood(all_mentions: list[dict], incident_of: dict[str, str], changed
     out = {mid for mid in changed if mid in by_id}
     out |= {mid for mid, m in by_id.items() if m.keys() & keys}
     incidents = {incident_of[mid] for mid in out if mid in incident_of} | set(removed_incidents)
+    out |= {mid for mid, iid in incident_of.items() if iid in incidents and mid in by_id}
+    # every mention of the reports involved: a report's mentions with no key of their own
+    # join its linked incident in ``cluster``, which needs them all together
+    docs = {by_id[mid].doc for mid in out}
+    out |= {mid for mid, m in by_id.items() if m.doc in docs}
+    incidents = {incident_of[mid] for mid in out if mid in incident_of}
     out |= {mid for mid, iid in incident_of.items() if iid in incidents and mid in by_id}
     return out
 
