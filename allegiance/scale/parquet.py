@@ -10,6 +10,8 @@ Layout of a Parquet folder (one sub-folder per table, any number of part files):
 ``mentions/``   ordinal, seq, content_hash, idx, text, start, end, type, entity, source
 ``facts/``      ordinal, seq, content_hash, idx, subject, relation, object, evidence, start,
                 end, date, confidence, hedged, attributed_to, attributes (JSON), rule
+``attacks/``    ordinal, seq, content_hash, idx, data (the attack mention as JSON: its
+                fields nest, attackers with their status, figures, sentence spans)
 ``errors/``     ordinal, seq, source, message
 
 ``(ordinal, seq)`` is the document's place in ingest order (input number, item within
@@ -21,12 +23,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from allegiance.records import Document, Entity, Extraction, Fact, IngestError, Mention, Segment
+from allegiance.records import AttackAttacker, AttackMention, Document, Entity, Extraction, Fact, IngestError, Mention, Segment
 
 TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "documents": (
@@ -51,6 +54,10 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("subject", "VARCHAR"), ("relation", "VARCHAR"), ("object", "VARCHAR"), ("evidence", "VARCHAR"),
         ("start", "BIGINT"), ("end", "BIGINT"), ("date", "VARCHAR"), ("confidence", "DOUBLE"),
         ("hedged", "BOOLEAN"), ("attributed_to", "VARCHAR"), ("attributes", "VARCHAR"), ("rule", "VARCHAR"),
+    ),
+    "attacks": (
+        ("ordinal", "BIGINT"), ("seq", "BIGINT"), ("content_hash", "VARCHAR"), ("idx", "BIGINT"),
+        ("data", "VARCHAR"),
     ),
     "errors": (("ordinal", "BIGINT"), ("seq", "BIGINT"), ("source", "VARCHAR"), ("message", "VARCHAR")),
 }
@@ -85,7 +92,16 @@ def extraction_rows(ordinal: int, seq: int, item: Extraction | IngestError) -> d
             ordinal, seq, h, i, f.subject, f.relation, f.object, f.evidence, f.start, f.end, f.date,
             float(f.confidence), bool(f.hedged), f.attributed_to, _j(dict(f.attributes or {})), f.rule,
         ))
+    for i, a in enumerate(item.attacks):
+        rows["attacks"].append((ordinal, seq, h, i, _j(asdict(a))))
     return rows
+
+
+def _attack(data: str) -> AttackMention:
+    d = json.loads(data)
+    d["attackers"] = [AttackAttacker(**x) for x in d.get("attackers", [])]
+    d["sentences"] = [tuple(x) for x in d.get("sentences", [])]
+    return AttackMention(**d)
 
 
 def write_parquet(items: Iterable[Extraction | IngestError], out_dir: str | Path, *, chunk: int = 500) -> dict[str, int]:
@@ -182,6 +198,7 @@ def _read_range(con, lo: int, hi: int, keys: list[tuple]) -> Iterator[Extraction
     ents = _fetch(con, "entities", lo, hi)
     ments = _fetch(con, "mentions", lo, hi)
     facts = _fetch(con, "facts", lo, hi)
+    attacks = _fetch(con, "attacks", lo, hi)
     for ordinal, seq, kind in keys:
         key = (ordinal, seq)
         if kind == "e":
@@ -214,6 +231,7 @@ def _read_range(con, lo: int, hi: int, keys: list[tuple]) -> Iterator[Extraction
                     for f in facts.get(key, [])
                 ],
                 extractor_version=d["extractor_version"] or "",
+                attacks=[_attack(a["data"]) for a in attacks.get(key, [])],
             )
 
 
