@@ -76,9 +76,12 @@
     Object.keys(byPlace).sort().forEach(function (key) {
       var p = byPlace[key];
       n++;
-      var d = 0.12 + 0.04 * Math.sqrt(p.list.length);
-      var m = L.rectangle([[p.lat - d, p.lon - d], [p.lat + d, p.lon + d]], {
-        color: "#1b2631", weight: 1.5, fillColor: "#34495e", fillOpacity: 0.8, className: "incident-marker"
+      // a square beside the place's circle (up and to the right), not on it: both stay
+      // clickable at a town with facts and incidents
+      var size = Math.round(10 + 3 * Math.sqrt(p.list.length));
+      var m = L.marker([p.lat, p.lon], {
+        icon: L.divIcon({ className: "incident-marker", iconSize: [size, size], iconAnchor: [-5, size + 5] }),
+        keyboard: true, title: ""
       }).addTo(map);
       m.bindTooltip(el("span", {}, p.name + ": " + p.list.length + (p.list.length === 1 ? " incident" : " incidents")));
       m.on("click", function () { showIncidents(p.name, p.list); });
