@@ -101,10 +101,15 @@ def _guarded(fn: Callable) -> Callable:
     return wrapper
 
 
+#: seconds a read waits for the file: a running `allegiance serve` holds it read-write only
+#: while it stores one review or upload, and readers share it the rest of the time
+READ_WAIT_S = 15.0
+
+
 def _open_store(db: str | Path, read_only: bool):
     from allegiance.store import Store
 
-    return Store(db, read_only=read_only)
+    return Store(db, read_only=read_only, wait=READ_WAIT_S if read_only else 0.0)
 
 
 def _t(value: Any) -> Text:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -238,24 +239,49 @@ def _is_lock_error(exc: Exception) -> bool:
 class Store:
     """``with Store(path) as store: store.add_extraction(ex)``."""
 
-    def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False):
+    def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False, wait: float = 0.0):
+        """``wait``: seconds to keep retrying while another process holds the file in a
+        conflicting mode (``allegiance serve`` takes it read-write only for the length of
+        one write, so a reader that waits a moment gets in)."""
         self.path = Path(path)
         self.read_only = read_only
         self._cache = _IdentityCache()
         self._types: dict[str, dict[str, str]] = {}
+        self.con = None
+        self._open(read_only, wait)
+
+    def _open(self, read_only: bool, wait: float) -> None:
+        self.read_only = read_only
         if read_only and not self.path.exists():
             raise StoreError(f"no store at {self.path}: run `allegiance ingest` first")
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            if _is_lock_error(exc):
-                raise StoreLockedError(self.path, str(exc)) from None
-            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+        deadline = time.monotonic() + max(0.0, wait)
+        delay = 0.02
+        while True:
+            try:
+                self.con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from None
+                if time.monotonic() + delay > deadline:
+                    raise StoreLockedError(self.path, str(exc)) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
         try:
             self._check_schema()
         except Exception:
             self.con.close()
+            self.con = None
             raise
+
+    def reopen(self, read_only: bool, wait: float = 0.0) -> None:
+        """Close the connection and open the file again in the other mode (DuckDB fixes the
+        mode per connection, and one process cannot hold the file in both modes). The
+        identity caches are dropped: another process may have written in between."""
+        self.close()
+        self._cache.clear()
+        self._types = {}
+        self._open(read_only, wait)
 
     # -- lifecycle -------------------------------------------------------------------
     def _check_schema(self) -> None:

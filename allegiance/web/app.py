@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Optional
@@ -88,18 +89,59 @@ def _has_reviews(con) -> bool:
     )
 
 
-class WebStore:
-    """The store plus the web's own queries, serialised by a lock (one DuckDB connection)."""
+#: seconds a write waits for CLI readers to let go of the file (a read of a large store
+#: takes a few seconds), and a read waits for the reopening after a write
+WRITE_WAIT_S = 15.0
 
-    def __init__(self, store: Store):
+
+class WebStore:
+    """The store plus the web's own queries, serialised by a lock (one DuckDB connection).
+
+    ``shared``: hold the file read-only between writes, and read-write only inside
+    :meth:`writing` (one review, one stored upload), so that CLI reads (``allegiance
+    actors / show / facts / export``) can open it while the server runs: DuckDB lets any
+    number of processes read a file, or one write it, never both (docs/web.md)."""
+
+    def __init__(self, store: Store, *, writable: bool | None = None, shared: bool = False):
         self.store = store
         self.lock = threading.RLock()
+        self.writable = (not store.read_only) if writable is None else writable
+        self.shared = shared
         if not store.read_only:
             ensure_reviews(store.con)
+            if shared:
+                store.reopen(read_only=True, wait=WRITE_WAIT_S)
 
     @property
     def con(self):
+        if self.store.con is None:  # a reopen after a write failed: try again now
+            self.store.reopen(read_only=self.shared or not self.writable, wait=WRITE_WAIT_S)
         return self.store.con
+
+    @contextmanager
+    def writing(self):
+        """The store read-write for one write, under the lock; 409 on a read-only server,
+        503 when CLI readers keep the file past ``WRITE_WAIT_S``."""
+        from allegiance.store import StoreLockedError
+
+        if not self.writable:
+            raise HTTPException(409, "the store is open read-only (allegiance serve --read-only); "
+                                     "nothing can be written")
+        with self.lock:
+            if not (self.shared and self.store.read_only):
+                yield self.store
+                return
+            try:
+                self.store.reopen(read_only=False, wait=WRITE_WAIT_S)
+            except StoreLockedError:
+                self.store.reopen(read_only=True, wait=WRITE_WAIT_S)
+                raise HTTPException(503, "the store is being read by another allegiance process; "
+                                         "try again shortly", headers={"Retry-After": "5"}) from None
+            try:
+                yield self.store
+            finally:
+                # back to read-only at once, so the CLI can read between writes
+                self.store.reopen(read_only=True, wait=WRITE_WAIT_S)
 
     # -- reviews -------------------------------------------------------------------
     def latest_reviews(self) -> dict[str, dict]:
@@ -111,7 +153,7 @@ class WebStore:
         return {fid for fid, r in self.latest_reviews().items() if r["action"] == "reject"}
 
     def add_review(self, fact_id: str, review: ReviewIn) -> dict:
-        if self.store.read_only:
+        if not self.writable:
             raise HTTPException(409, "the store is open read-only; reviews cannot be saved")
         if self.con.execute("SELECT 1 FROM facts WHERE id = ?", [fact_id]).fetchone() is None:
             raise HTTPException(404, f"no fact {fact_id}")
@@ -131,9 +173,10 @@ class WebStore:
             "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
         }
         cols = ", ".join(f'"{c}"' for c in row)
-        self.con.execute(
-            f"INSERT INTO reviews ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-        )
+        with self.writing():
+            self.con.execute(
+                f"INSERT INTO reviews ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
+            )
         row["created_at"] = row["created_at"].isoformat(timespec="seconds")
         return row
 
@@ -264,8 +307,11 @@ def create_app(
     ``allowed_hosts``: Host names answered besides 127.0.0.1, localhost and ::1 (``serve``
     passes ``--host``). ``csrf_token``: the token writes must carry (random by default)."""
     if store is None:
+        # opened read-write once (schema, reviews table), then held read-only between writes
         store = Store(db, read_only=read_only)
-    ws = WebStore(store)
+        ws = WebStore(store, writable=not read_only, shared=True)
+    else:  # a caller's store (tests, embedding): used in the mode it was opened in
+        ws = WebStore(store)
     app = FastAPI(
         title="Allegiance",
         description="Evidence-backed actor graph of militant organizations: actors, facts with "
@@ -384,23 +430,9 @@ def create_app(
     @app.get("/api/search", tags=["actors"], summary="Actors a name may mean: any alias seen in the corpus or known to the gazetteer, then fuzzy")
     def api_search(q: str = Query(..., min_length=1, max_length=300), type: Optional[str] = None) -> list[dict]:
         with ws.lock:
-            hits = ws.store.find_actors(q, type=type)
-            if any(h["match"] in ("id", "alias") for h in hits):
-                return hits
-            # a name the corpus never used but the gazetteer knows (Daesh, a nom de guerre)
-            from allegiance.resolve.gazetteer import load_gazetteer
-
-            gz_hits = []
-            for e in load_gazetteer().lookup_all(q):
-                for aid in [r[0] for r in ws.con.execute(
-                        "SELECT id FROM actors WHERE gazetteer_id = ? ORDER BY id", [e.id]).fetchall()]:
-                    a = queries.get_actor(ws.con, aid)
-                    if a is None or (type and a["type"] != type.upper()) or any(h["id"] == aid for h in gz_hits):
-                        continue
-                    a.update(match="gazetteer", score=100.0, matched=q)
-                    gz_hits.append(a)
-            seen = {h["id"] for h in gz_hits}
-            return gz_hits + [h for h in hits if h["id"] not in seen]
+            # the one lookup `allegiance show` and `facts --actor` use too (gazetteer
+            # names such as Daesh included): the CLI and the search always agree
+            return ws.store.find_actors(q, type=type)
 
     @app.get("/api/facts", tags=["facts"], summary="Facts with evidence; rejected facts hidden unless include_rejected")
     def api_facts(
@@ -658,9 +690,9 @@ def create_app(
         return _incident(incident_id)["edits"]
 
     def _edit(fn, *args, body: IncidentEditIn) -> dict:
-        if ws.store.read_only:
+        if not ws.writable:
             raise HTTPException(409, "the store is open read-only; incidents cannot be edited")
-        with ws.lock:
+        with ws.writing():
             try:
                 result = fn(ws.store, *args, note=body.note, user=body.user or "anonymous")
             except incident_rows.EditError as exc:
@@ -703,7 +735,7 @@ def create_app(
     async def api_ingest(request: Request) -> list[dict]:
         from starlette.concurrency import run_in_threadpool
 
-        if ws.store.read_only:
+        if not ws.writable:
             raise HTTPException(409, "the store is open read-only (allegiance serve --read-only); "
                                      "nothing can be ingested")
         if not uploads_queue.enter():
@@ -742,7 +774,7 @@ def create_app(
 
     @app.get("/ingest", response_class=HTMLResponse, include_in_schema=False)
     def ingest_page(request: Request):
-        return page(request, "ingest.html", active="ingest", read_only=ws.store.read_only,
+        return page(request, "ingest.html", active="ingest", read_only=not ws.writable,
                     max_file_bytes=max_file_bytes, max_request_bytes=max_request_bytes)
 
     @app.get("/incidents", response_class=HTMLResponse, include_in_schema=False)
@@ -769,7 +801,7 @@ def create_app(
             from urllib.parse import quote
 
             return RedirectResponse("/incidents/" + quote(inc["incident_id"], safe=""))
-        return page(request, "incident.html", active="incidents", inc=inc, read_only=ws.store.read_only)
+        return page(request, "incident.html", active="incidents", inc=inc, read_only=not ws.writable)
 
     @app.get("/map", response_class=HTMLResponse, include_in_schema=False)
     def map_page(request: Request):

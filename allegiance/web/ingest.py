@@ -242,8 +242,10 @@ def ingest_uploads(ws, uploads: list[Upload]) -> list[dict]:
                 continue
             item.document.source = f"upload:{up.name}"
             try:
-                with ws.lock:
-                    added = ws.store.add_extraction(item)
+                with ws.writing() as store:  # read-write for this one document only
+                    added = store.add_extraction(item)
+            except HTTPException:
+                raise  # 503: CLI readers kept the file; the client is told to retry
             except Exception as exc:
                 res["error"] = f"could not store: {type(exc).__name__}: {exc}"
                 continue
