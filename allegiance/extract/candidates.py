@@ -246,10 +246,9 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
                     meets[key] = meets.get(key, 0) + 1
     tables: dict[int, Tokens] = {}
     for k, sent in enumerate(sentences):
+        if len(sent.refs) < 2:
+            continue   # no pair: most sentences (and their block's token table is not built)
         doc = sent.span.doc
-        tk = tables.get(id(doc))
-        if tk is None:
-            tk = tables[id(doc)] = tokens_of(doc)
         ends = [(r, _span(sent.span, r)) for r in sent.refs]
         ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
         best: dict[tuple[int, int], tuple] = {}
@@ -266,6 +265,11 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
                 # the closest pair of mentions of the two actors speaks for them
                 if key not in best or gap < best[key][0]:
                     best[key] = (gap, r1, sp1, r2, sp2)
+        if not best:
+            continue
+        tk = tables.get(id(doc))
+        if tk is None:
+            tk = tables[id(doc)] = tokens_of(doc)
         for (s, o), (_, r1, sp1, r2, sp2) in best.items():
             feats = pair_features(sent, r1, r2, sp1, sp2, tk)
             for name in extra.get((k, s, o), ()):

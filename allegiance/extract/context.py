@@ -181,6 +181,13 @@ def date_expressions(text: str) -> list[str]:
     """The date expressions of a sentence, in order: "March 15th, 2016", "early 2015",
     "last August", "in 2014" (as "2014"), "two years ago". A regular expression, not
     the statistical NER: dates are needed in every sentence, the NER only in some."""
+    # the relations, the attack frames and their dates read the same sentence up to
+    # four times: the regex runs once (a copy, so that no caller changes the cached one)
+    return list(_date_expressions(text))
+
+
+@lru_cache(maxsize=2048)
+def _date_expressions(text: str) -> tuple[str, ...]:
     out = []
     counts = cues()["quantity_words"]
     for m in _date_rx().finditer(text):
@@ -190,7 +197,7 @@ def date_expressions(text: str) -> list[str]:
             if before and (before[-1] in counts or " ".join(before[-2:]) in counts):
                 continue   # "about 1500", "up to 2000": a count
         out.append(expr)
-    return out
+    return tuple(out)
 
 
 def sentence_date(text: str, published: str | None) -> str | None:

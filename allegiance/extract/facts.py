@@ -34,13 +34,17 @@ def score_candidates(state: DocState, model) -> dict[tuple, tuple[float, object]
     if not getattr(model, "relations", None):
         return best
     eid = state.root_to_eid
-    allowed: dict[tuple[int, int], frozenset] = {}
+    rt, rk = state.root_type, state.root_kind
+    # which relations a pair admits depends only on the types and kinds of its ends
+    # (DocState.fits): asked once per combination, not once per pair
+    allowed: dict[tuple, frozenset] = {}
+    relations = model.relations
     probs = model.predict_many([c.features for c in state.candidates])
     for c, predicted in zip(state.candidates, probs):
-        pair = (c.subject, c.object)
-        if pair not in allowed:
-            allowed[pair] = frozenset(r for r in model.relations if state.fits(r, c.subject, c.object))
-        ok_rels = allowed[pair]
+        sig = (rt[c.subject], rk.get(c.subject), rt[c.object], rk.get(c.object))
+        ok_rels = allowed.get(sig)
+        if ok_rels is None:
+            ok_rels = allowed[sig] = frozenset(r for r in relations if state.fits(r, c.subject, c.object))
         if not ok_rels:
             continue
         for rel, p in predicted.items():

@@ -129,6 +129,9 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
     text = doc.text if text is None else text   # Doc.text joins every token: pass it when known
     toks = list(doc)
     keys = [_tok_key(t) for t in toks]
+    # the look-ahead below reads each token's text up to max_len times: a Token's
+    # .text builds a new string on every access
+    texts = [t.text for t in toks]
     out: list[Cand] = []
     i, n = 0, len(toks)
     while i < n:
@@ -146,7 +149,7 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
         parts: list[str] = []
         ends: list[tuple[int, str]] = []
         for j in range(i, min(n, i + idx.max_len)):
-            if toks[j].text in (".", ";", ":", "!", "?", "\n", "\n\n") or "\n" in toks[j].text:
+            if texts[j] in (".", ";", ":", "!", "?", "\n", "\n\n") or "\n" in texts[j]:
                 break
             if keys[j]:
                 parts.append(keys[j])

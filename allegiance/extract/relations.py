@@ -56,6 +56,7 @@ class Pattern:
     requires_parent: bool = False
     any_subject_kind: bool = False
     anchors: frozenset = frozenset()   # a match holds one of these skeleton tokens (empty: no test)
+    needs: tuple = ()   # frozensets of strings: a match contains one string of each (see _required_literals)
 
 
 @lru_cache(maxsize=1)
@@ -85,8 +86,66 @@ def patterns() -> list[Pattern]:
         rx = regex.compile(r"(?<![^\s])(?:" + body + ")", regex.V0)
         out.append(Pattern(p["relation"], p["s"], p["o"], p["conf"], tuple(p.get("list", ())), rx, p["pattern"],
                            bool(p.get("requires_parent")), bool(p.get("any_subject_kind")),
-                           _anchors(p["pattern"], spec["cues"])))
+                           _anchors(p["pattern"], spec["cues"]), _required_literals(body)))
     return out
+
+
+# a required string shorter than this is in nearly every skeleton: not worth testing
+_MIN_LITERAL = 3
+_MAX_NEEDS = 4
+
+
+def _required_literals(body: str) -> tuple:
+    """Sets of strings such that every match of the regex ``body`` contains one string
+    of each set, read from its parse tree: runs of literal characters outside optional
+    parts, and for a required group of alternatives, one such set per alternative,
+    joined. A skeleton that lacks one set entirely cannot match, and the (costly,
+    overlapped) regex is not run: this changes no match, only skips sure misses.
+    Empty when nothing can be read (then the regex always runs)."""
+    from re import _constants as C, _parser
+
+    if "(?i" in body:
+        return ()
+    try:
+        # named groups may repeat in the ``regex`` dialect; names do not matter here
+        tree = _parser.parse(re.sub(r"\(\?P<\w+>", "(?:", body))
+    except Exception:   # syntax only the regex module knows: no test
+        return ()
+
+    def required(seq) -> list[frozenset]:
+        out: list[frozenset] = []
+        run: list[str] = []
+
+        def close() -> None:
+            if run:
+                out.append(frozenset(["".join(run)]))
+                run.clear()
+
+        for op, av in seq:
+            if op is C.LITERAL:
+                run.append(chr(av))
+                continue
+            close()
+            if op is C.SUBPATTERN:
+                out += required(av[-1])
+            elif op is C.ATOMIC_GROUP:
+                out += required(av)
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] >= 1:
+                out += required(av[2])
+            elif op is C.BRANCH:
+                alts = [best(required(alt)) for alt in av[1]]
+                if all(a is not None for a in alts):
+                    out.append(frozenset().union(*alts))
+        close()
+        return out
+
+    def best(sets: list[frozenset]):
+        sets = [x for x in sets if min(map(len, x)) >= _MIN_LITERAL]
+        return max(sets, key=lambda x: (min(map(len, x)), -len(x))) if sets else None
+
+    sets = [x for x in required(tree) if min(map(len, x)) >= _MIN_LITERAL]
+    sets.sort(key=lambda x: (-min(map(len, x)), len(x)))
+    return tuple(sets[:_MAX_NEEDS])
 
 
 # cue classes that a pattern may match without: optional modifiers and glue
@@ -405,6 +464,18 @@ def _placeholder_end(skel: str, refs: list[Ref], ref: Ref, start: int) -> int:
 _PLACEHOLDER_LETTER = re.compile(r"⟦([OPL])")
 
 
+@lru_cache(maxsize=1)
+def _needed_literals() -> tuple[str, ...]:
+    return tuple(sorted({w for p in patterns() for alts in p.needs for w in alts}))
+
+
+def _lacks(needs: tuple, present: set) -> bool:
+    for alts in needs:
+        if present.isdisjoint(alts):
+            return True
+    return False
+
+
 def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
     out = []
     letters = _PLACEHOLDER_LETTER.findall(skel)
@@ -412,11 +483,16 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
         return out   # a relation needs two placeholders: most sentences end here
     present = set(letters)
     tokens = set(skel.split(" "))
+    # which of the patterns' required strings the skeleton holds: one pass over them all
+    # per sentence, then a set test per pattern
+    present_literals = {w for w in _needed_literals() if w in skel}
     for p in patterns():
         if not (ALLOWED[p.s] & present and ALLOWED[p.o] & present):
             continue   # e.g. an active_in pattern on a sentence without a place
         if p.anchors and not (p.anchors & tokens):
             continue   # none of its cue words
+        if p.needs and _lacks(p.needs, present_literals):
+            continue   # a string every match contains is missing
         for m in p.rx.finditer(skel, overlapped=True):
             groups = m.groupdict()
             subs: list[Ref] = []
