@@ -1001,6 +1001,113 @@ def run() -> None:  # pragma: no cover - console entry helper
     app(prog_name="allegiance")
 
 
+# -- corrections (issue 10 item 2; store/corrections.py) -----------------------------------
+ReviewerOption = typer.Option(
+    None, "--user", envvar="ALLEGIANCE_USER",
+    help="Reviewer's name stored in the audit. Default: $ALLEGIANCE_USER, else the OS user.")
+
+
+def _correct(db: str, method: str, *args: Any, **kwargs: Any) -> dict:
+    from allegiance.store import StoreError
+    from allegiance.store.corrections import CorrectionError
+
+    with _open_store(db, read_only=False) as store:
+        try:
+            return getattr(store, method)(*args, **kwargs)
+        except CorrectionError as exc:
+            raise StoreError(str(exc)) from None
+
+
+@app.command("merge")
+@_guarded
+def merge_cmd(
+    actor: str = typer.Argument(..., help="The actor to merge away (id, name or alias)."),
+    into: str = typer.Argument(..., help="The actor it becomes (keeps its id and name)."),
+    db: str = DbOption,
+    user: Optional[str] = ReviewerOption,
+) -> None:
+    """Merge two actors: every fact, alias and mention of the first moves to the second.
+
+    Kept through later ingests and new extractor versions; `allegiance unmerge` undoes it."""
+    r = _correct(db, "merge_actors", actor, into, user=user)
+    _line(f"merged {r['from']} into {r['into']} ({r['name']}); undo: allegiance unmerge {r['from']}")
+
+
+@app.command("unmerge")
+@_guarded
+def unmerge_cmd(
+    actor: str = typer.Argument(..., help="The merged-away actor (its old id or name) or the merge id."),
+    db: str = DbOption,
+    user: Optional[str] = ReviewerOption,
+) -> None:
+    """Undo a merge: the merged-away actor comes back with its own facts, aliases and mentions."""
+    r = _correct(db, "unmerge", actor, user=user)
+    _line(f"restored {r['restored']} ({r['name']}) from {r['from']}")
+
+
+@app.command("split-alias")
+@_guarded
+def split_alias_cmd(
+    actor: str = typer.Argument(..., help="The actor (id, name or alias)."),
+    alias: str = typer.Argument(..., help="The alias that is someone else."),
+    db: str = DbOption,
+    user: Optional[str] = ReviewerOption,
+) -> None:
+    """Split an alias off an actor into an actor of its own (with the mentions, and the
+    entities documents named so, and their facts)."""
+    r = _correct(db, "split_alias", actor, alias, user=user)
+    _line(f"split {r['alias']!r} off {r['actor']} into {r['new_id']}")
+
+
+@app.command("review")
+@_guarded
+def review_cmd(
+    fact: str = typer.Argument(..., help="The fact id (as `allegiance facts --format json` lists it)."),
+    confirm: bool = typer.Option(False, "--confirm", help="The fact is right."),
+    reject: bool = typer.Option(False, "--reject", help="The fact is wrong (hidden, kept for audit)."),
+    subject: Optional[str] = typer.Option(None, "--subject", help="Correct the subject (an actor name or id)."),
+    object: Optional[str] = typer.Option(None, "--object", help="Correct the object (an actor name or id)."),
+    relation: Optional[str] = typer.Option(None, "--relation", help=f"Correct the relation: {', '.join(RELATIONS)}."),
+    note: Optional[str] = typer.Option(None, "--note", help="Why (stored with the review)."),
+    db: str = DbOption,
+    user: Optional[str] = ReviewerOption,
+) -> None:
+    """Confirm, reject or correct one fact (kept through re-ingests)."""
+    correcting = bool(subject or object or relation)
+    if sum([confirm, reject, correcting]) != 1:
+        raise typer.BadParameter("give one of --confirm, --reject, or corrections (--subject/--object/--relation)")
+    _check_relation(relation)
+    action = "confirm" if confirm else "reject" if reject else "correct"
+    r = _correct(db, "review_fact", fact, action, user=user, relation=relation, subject=subject, object=object, note=note)
+    _line(f"{action}ed {fact}" if action != "correct" else
+          f"corrected {fact}: " + ", ".join(f"{k}={r[k]}" for k in ("subject", "relation", "object") if r.get(k)))
+
+
+@app.command("audit")
+@_guarded
+def audit_cmd(
+    db: str = DbOption,
+    format: str = typer.Option("table", "--format", "-f", help="table or json."),
+) -> None:
+    """Every correction: when, who, what, before and after."""
+    with _open_store(db, read_only=True) as store:
+        rows = store.audit()
+    if format.lower() == "json":
+        sys.stdout.write(json_text(json.dumps(rows, ensure_ascii=False, indent=2, default=str)) + "\n")
+        return
+    console = _out()
+    if not rows:
+        console.print(_t("no corrections"))
+        return
+    table = Table(show_lines=False)
+    for col in ("at", "user", "action", "target", "before", "after"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(_t(r[c] if isinstance(r[c], str) else json.dumps(r[c], ensure_ascii=False))
+                        for c in ("at", "user", "action", "target", "before", "after")))
+    console.print(table)
+
+
 # -- serve --------------------------------------------------------------------------------
 @app.command()
 @_guarded

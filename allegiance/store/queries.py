@@ -72,7 +72,9 @@ def find_actors(con, name: str, type: str | None = None) -> list[dict]:
     3. only when nothing matched exactly: aliases within rapidfuzz ratio >= 90;
     4. only when still nothing: aliases containing the name's words (``Baghdadi`` finds
        ``Abu Bakr al-Baghdadi``), most-seen first.
-    Each result carries ``match`` ('id' | 'alias' | 'fuzzy' | 'partial'), ``score`` and
+    3a. when neither matched: the actors of the gazetteer entries the name belongs to
+       (Daesh, ISIL, a nom de guerre, Arabic script), match 'gazetteer';
+    Each result carries ``match`` ('id' | 'alias' | 'gazetteer' | 'fuzzy' | 'partial'), ``score`` and
     ``matched`` (the alias that matched)."""
     name = (name or "").strip()
     if not name:
@@ -108,6 +110,15 @@ def find_actors(con, name: str, type: str | None = None) -> list[dict]:
         for r in ranked:
             add(r[0], "alias", 100, name)
 
+    if not any(f["match"] in ("id", "alias") for f in found.values()):
+        # A name the corpus never used but the gazetteer knows (Daesh, ISIL, a nom de
+        # guerre, Arabic script): the actors stored under that gazetteer id. Before the
+        # fuzzy and partial steps, so the CLI and the web search (both call this one
+        # function) find the same actor for the same name.
+        gz = _gazetteer_hits(con, name)
+        if gz:
+            for actor_id in gz:
+                add(actor_id, "gazetteer", 100, name)
     if not found and key:
         from rapidfuzz import fuzz, process
 
@@ -135,10 +146,28 @@ def find_actors(con, name: str, type: str | None = None) -> list[dict]:
     return list(found.values())
 
 
+def _gazetteer_hits(con, name: str) -> list[str]:
+    """Stored actor ids (after merges) of every gazetteer entry the name is a name,
+    alias or nom de guerre of, preferred entry first."""
+    from allegiance.resolve.gazetteer import load_gazetteer
+
+    out: list[str] = []
+    for entry in load_gazetteer().lookup_all(name):
+        rows = con.execute(
+            "SELECT id FROM actors WHERE gazetteer_id = ? "
+            "UNION SELECT new_id FROM actor_redirects WHERE old_id = ? ORDER BY 1",
+            [entry.id, entry.id],
+        ).fetchall()
+        for (aid,) in rows:
+            if aid not in out:
+                out.append(aid)
+    return out
+
+
 def resolve_actor_ids(con, name: str) -> list[str]:
     """Ids a name filter stands for: every exact (id / alias) match, else the best fuzzy one."""
     matches = find_actors(con, name)
-    exact = [m["id"] for m in matches if m["match"] in ("id", "alias")]
+    exact = [m["id"] for m in matches if m["match"] in ("id", "alias", "gazetteer")]
     if exact:
         return exact
     return [matches[0]["id"]] if matches else []

@@ -11,6 +11,7 @@ facts             relations between actors with evidence, date, provenance
 document_actors   document-local entity id -> actor (audit; per-document mention counts)
 document_aliases  surface forms per (document, actor): the source of ``aliases``
 actor_redirects   ids of actors merged into another (old id still resolves)
+reviews, actor_merges, merge_moves, alias_splits, audit   analysts' corrections (``store/corrections.py``)
 attack_mentions, incidents, incident_reports, incident_edits   see ``store/incidents.py``
 meta              key/value: schema_version, created_at
 """
@@ -156,6 +157,9 @@ def create_schema(con) -> None:
 
     for ddl in INCIDENT_DDL:
         con.execute(ddl)
+    from allegiance.store.corrections import ensure as ensure_corrections  # merges, splits, audit
+
+    ensure_corrections(con)
     con.execute(
         "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('created_at', CAST(now() AS VARCHAR))",
         [SCHEMA_VERSION],

@@ -38,7 +38,7 @@ from allegiance.resolve.identity import (
     entity_norms,
 )
 from allegiance.resolve.names import match_key
-from allegiance.store import queries
+from allegiance.store import corrections, queries
 from allegiance.store import incidents as incident_rows
 from allegiance.store.incidents import store_attacks
 from allegiance.store.schema import SCHEMA_VERSION, create_schema
@@ -102,8 +102,11 @@ class _ResolveContext:
             ph = ", ".join("?" for _ in ids)
             for aid, key, kind in con.execute(f"SELECT id, key, kind FROM actors WHERE id IN ({ph})", ids).fetchall():
                 actors[aid] = (key, kind)
+            # the analysts' merges are not the resolver's: replayed after the batch (corrections.py)
+            kept = corrections.resolver_redirects(con)
             redirects = dict(
-                con.execute(f"SELECT old_id, new_id FROM actor_redirects WHERE old_id IN ({ph})", ids).fetchall()
+                r for r in con.execute(f"SELECT old_id, new_id FROM actor_redirects WHERE old_id IN ({ph})", ids).fetchall()
+                if r[0] in kept
             )
         norms = sorted({n for e in ents if e.gazetteer_id for n in entity_norms(e)})
         absorb: dict[tuple[str, str], set[str]] = {}
@@ -398,6 +401,10 @@ class Store:
                         self._cache.clear()
                         results.append(self._add_one(exs[i]))
                         i += 1
+                # the analysts' merges, splits and fact corrections, again on what this
+                # batch wrote (corrections.py): the next ingest cannot undo them
+                if corrections.replay(self.con, sorted({ex.document.content_hash for ex in exs})):
+                    self._cache.clear()
                 # attack mentions and the incidents they link into (issue 13)
                 store_attacks(self.con, exs, results)
                 # counted before COMMIT: a failure after it must not undo a stored batch
@@ -503,7 +510,7 @@ class Store:
             ).fetchall():
                 seg.old[did][2].update((subj, obj))
         if cache.redirects is None:
-            cache.redirects = dict(con.execute("SELECT old_id, new_id FROM actor_redirects").fetchall())
+            cache.redirects = corrections.resolver_redirects(con)
         norms: set[str] = set()
         ids: set[str] = set()
         for ex in exs:
@@ -1136,6 +1143,36 @@ class Store:
 
     def documents(self) -> list[dict]:
         return queries.documents(self.con)
+
+    # -- corrections (store/corrections.py) ------------------------------------------
+    def _correcting(self, fn, *args, **kwargs):
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        try:
+            with self._transaction():
+                return fn(self.con, *args, **kwargs)
+        finally:
+            self._cache.clear()  # rows moved behind the identity cache
+
+    def merge_actors(self, a: str, b: str, user: str | None = None) -> dict:
+        """Merge actor ``a`` into ``b`` (names, aliases or ids); undone by ``unmerge``."""
+        return self._correcting(corrections.merge, a, b, corrections.default_user(user))
+
+    def unmerge(self, what: str, user: str | None = None) -> dict:
+        return self._correcting(corrections.unmerge, what, corrections.default_user(user))
+
+    def split_alias(self, actor: str, alias: str, user: str | None = None) -> dict:
+        return self._correcting(corrections.split_alias, actor, alias, corrections.default_user(user))
+
+    def unsplit(self, split_id: str, user: str | None = None) -> dict:
+        return self._correcting(corrections.unsplit, split_id, corrections.default_user(user))
+
+    def review_fact(self, fact_id: str, action: str, user: str | None = None, **changes: Any) -> dict:
+        """Confirm, reject or correct (relation / subject / object) one fact."""
+        return self._correcting(corrections.review, fact_id, action, corrections.default_user(user), **changes)
+
+    def audit(self) -> list[dict]:
+        return corrections.audit_rows(self.con)
 
     # -- incidents (store/incidents.py) ----------------------------------------------
     def incidents(self, **filters: Any) -> list[dict]:
