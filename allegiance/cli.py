@@ -1118,6 +1118,9 @@ def serve(
         "127.0.0.1", "--host", help="Interface to bind (default: this machine only).", show_default=True
     ),
     read_only: bool = typer.Option(False, "--read-only", help="Open the store read-only (no reviews)."),
+    reviewer: Optional[str] = typer.Option(
+        None, "--reviewer", envvar="ALLEGIANCE_USER",
+        help="Name the web's reviews and corrections are audited under. Default: $ALLEGIANCE_USER, else the OS user."),
     allow_host: Optional[list[str]] = typer.Option(
         None, "--allow-host",
         help="Another name this server answers to in the Host header (besides 127.0.0.1, localhost "
@@ -1133,7 +1136,7 @@ def serve(
     if not Path(db).exists():
         raise StoreError(f"no store at {db}: run `allegiance ingest` first")
     # the Host allow-list follows --host: a rebinding page's own name is refused
-    web = create_app(db, read_only=read_only, allowed_hosts=(host, *(allow_host or [])))
+    web = create_app(db, read_only=read_only, allowed_hosts=(host, *(allow_host or [])), reviewer=reviewer)
     if host not in ("127.0.0.1", "localhost", "::1"):
         _line(f"warning: serving on {host}: anyone who can reach this address can read and review the store")
     if host in ("0.0.0.0", "::", ""):

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
 from allegiance.records import RELATIONS
+from allegiance.store import corrections
 from allegiance.store import Store
 from allegiance.store import incidents as incident_rows
 from allegiance.store import queries
@@ -58,6 +59,21 @@ class ReviewIn(BaseModel):
     object: Optional[str] = Field(None, max_length=500)
     note: Optional[str] = Field(None, max_length=5000)
     user: Optional[str] = Field(None, max_length=200)
+
+
+class CorrectionIn(BaseModel):
+    """Who and why of an actor correction (the server's --reviewer name by default)."""
+
+    note: Optional[str] = Field(None, max_length=5000)
+    user: Optional[str] = Field(None, max_length=200)
+
+
+class ActorMergeIn(CorrectionIn):
+    other: str = Field(..., min_length=1, max_length=500, description="the actor merged into this one")
+
+
+class SplitAliasIn(CorrectionIn):
+    alias: str = Field(..., min_length=1, max_length=500)
 
 
 class IncidentEditIn(BaseModel):
@@ -107,6 +123,7 @@ class WebStore:
         self.lock = threading.RLock()
         self.writable = (not store.read_only) if writable is None else writable
         self.shared = shared
+        self.reviewer = corrections.default_user(None)  # create_app(reviewer=...) / serve --reviewer
         if not store.read_only:
             ensure_reviews(store.con)
             if shared:
@@ -161,24 +178,22 @@ class WebStore:
             raise HTTPException(422, f"unknown relation: use one of {', '.join(RELATIONS)}")
         if review.action == "correct" and not (review.relation or review.subject or review.object):
             raise HTTPException(422, "a correction needs a relation, subject or object")
-        row = {
-            "id": uuid.uuid4().hex,
-            "fact_id": fact_id,
-            "action": review.action,
-            "relation": review.relation,
-            "subject": review.subject,
-            "object": review.object,
-            "note": review.note,
-            "user": review.user or "anonymous",
-            "created_at": datetime.now(timezone.utc).replace(tzinfo=None),
-        }
-        cols = ", ".join(f'"{c}"' for c in row)
-        with self.writing():
-            self.con.execute(
-                f"INSERT INTO reviews ({cols}) VALUES ({', '.join('?' for _ in row)})", list(row.values())
-            )
-        row["created_at"] = row["created_at"].isoformat(timespec="seconds")
-        return row
+        # store/corrections.py: audited, applied to the fact itself, kept through re-ingests
+        return self.correct(corrections.review, fact_id, review.action, review.user or self.reviewer,
+                            relation=review.relation, subject=review.subject, object=review.object,
+                            note=review.note)
+
+    def correct(self, fn, *args: Any, **kwargs: Any) -> dict:
+        """One correction (store/corrections.py) in one transaction of a write; a
+        refused one is a 422 whose message names no user input beyond actor names."""
+        with self.writing() as store:
+            try:
+                with store._transaction():
+                    return fn(store.con, *args, **kwargs)
+            except corrections.CorrectionError as exc:
+                raise HTTPException(422, str(exc)[:300]) from None
+            finally:
+                store._cache.clear()
 
     def reviews_for(self, fact_id: str) -> list[dict]:
         if not _has_reviews(self.con):
@@ -223,7 +238,9 @@ class WebStore:
             if f["rejected"] and not include_rejected:
                 continue
             if rev and rev["action"] == "correct" and rev.get("relation"):
-                f["original_relation"] = f["relation"]
+                # the store row carries the correction already (store/corrections.py);
+                # reviews made before that did not: the overlay covers both
+                f["original_relation"] = rev.get("orig_relation") or f["relation"]
                 f["relation"] = rev["relation"]
             f["hedged"] = bool(f["hedged"])
             out.append(f)
@@ -301,6 +318,7 @@ def create_app(
     max_pending_uploads: int = MAX_PENDING_UPLOADS,
     allowed_hosts: tuple[str, ...] = (),
     csrf_token: str | None = None,
+    reviewer: str | None = None,
 ) -> FastAPI:
     """``max_file_bytes`` / ``max_request_bytes``: upload limits of ``POST /api/ingest``;
     ``max_pending_uploads``: uploads in hand at once (one extracts, the rest wait; 503 beyond).
@@ -327,6 +345,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     token = csrf_token or new_token()
     app.state.csrf_token = token
+    # the name corrections are audited under (serve --reviewer; else ALLEGIANCE_USER, the OS user)
+    ws.reviewer = corrections.default_user(reviewer)
+    app.state.reviewer = ws.reviewer
     app.state.allowed_hosts = allowed_host_names(*allowed_hosts)
     # added before security_headers, so its refusals get those headers too
     app.add_middleware(RequestGuard, allowed_hosts=app.state.allowed_hosts, token=token)
@@ -716,6 +737,36 @@ def create_app(
     def api_review(fact_id: str, review: ReviewIn) -> dict:
         with ws.lock:
             return ws.add_review(fact_id, review)
+
+    @app.post("/api/actors/{actor_id}/merge", tags=["review"], dependencies=csrf_scheme,
+              summary="Merge another actor (body: other) into this one; undone by .../unmerge")
+    def api_merge(actor_id: str, body: ActorMergeIn) -> dict:
+        with ws.lock:
+            return ws.correct(corrections.merge, body.other, actor_id, body.user or ws.reviewer)
+
+    @app.post("/api/actors/{actor_id}/unmerge", tags=["review"], dependencies=csrf_scheme,
+              summary="Undo a merge: actor_id is the merged-away actor's id (or the merge id)")
+    def api_unmerge(actor_id: str, body: CorrectionIn) -> dict:
+        with ws.lock:
+            return ws.correct(corrections.unmerge, actor_id, body.user or ws.reviewer)
+
+    @app.post("/api/actors/{actor_id}/split-alias", tags=["review"], dependencies=csrf_scheme,
+              summary="Split an alias (body: alias) off this actor into an actor of its own")
+    def api_split_alias(actor_id: str, body: SplitAliasIn) -> dict:
+        with ws.lock:
+            return ws.correct(corrections.split_alias, actor_id, body.alias, body.user or ws.reviewer)
+
+    @app.get("/api/actors/{actor_id}/merges", tags=["review"], summary="Active merges into this actor")
+    def api_actor_merges(actor_id: str) -> list[dict]:
+        with ws.lock:
+            return [{"merge": m["id"], "from": m["from_id"], "user": m["user"],
+                     "created_at": m["created_at"].isoformat(timespec="seconds")}
+                    for m in corrections.active_merges(ws.con) if m["into_id"] == actor_id]
+
+    @app.get("/api/audit", tags=["review"], summary="Every correction: when, who, what, before and after")
+    def api_audit() -> list[dict]:
+        with ws.lock:
+            return corrections.audit_rows(ws.con)
 
     @app.get("/api/facts/{fact_id}/reviews", tags=["review"], summary="Review history of a fact")
     def api_fact_reviews(fact_id: str) -> list[dict]:

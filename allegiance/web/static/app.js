@@ -63,7 +63,7 @@
     fetch("/api/facts/" + encodeURIComponent(fid) + "/review", {
       method: "POST",
       headers: writeHeaders({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ action: action, user: "web" })
+      body: JSON.stringify({ action: action })  // the server names the reviewer (serve --reviewer)
     }).then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
@@ -72,6 +72,39 @@
       var item = btn.closest(".fact");
       if (item) item.classList.toggle("rejected", action === "reject");
     }).catch(function (e) { if (status) status.textContent = "failed: " + e.message; });
+  });
+
+  // -- Correct…: an inline form for the fact's subject, relation and object (each optional)
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest ? ev.target.closest(".correct-btn") : null;
+    if (!btn) return;
+    var box = btn.parentNode;
+    if (box.querySelector(".correct-form")) return;
+    var fid = btn.getAttribute("data-fact");
+    var f = el("form", { "class": "correct-form" });
+    [["subject", "subject (actor name or id)"], ["relation", "relation, e.g. rival_of"],
+     ["object", "object (actor name or id)"]].forEach(function (p) {
+      f.appendChild(el("input", { type: "text", name: p[0], placeholder: p[1], maxlength: "500" }));
+    });
+    f.appendChild(el("button", { type: "submit" }, "Save correction"));
+    box.appendChild(f);
+    f.addEventListener("submit", function (e2) {
+      e2.preventDefault();
+      var body = { action: "correct" };
+      ["subject", "relation", "object"].forEach(function (k) {
+        var v = f.elements[k].value.trim();
+        if (v) body[k] = v;
+      });
+      var status = box.querySelector(".review-status");
+      fetch("/api/facts/" + encodeURIComponent(fid) + "/review", {
+        method: "POST", headers: writeHeaders({ "Content-Type": "application/json" }), body: JSON.stringify(body)
+      }).then(function (r) {
+        return r.json().then(function (j) { if (!r.ok) throw new Error(j && j.detail ? String(j.detail) : "HTTP " + r.status); return j; });
+      }).then(function () {
+        if (status) status.textContent = "corrected";
+        window.location.reload();
+      }).catch(function (e) { if (status) status.textContent = "failed: " + e.message; });
+    });
   });
 
   // -- document page: highlight one fact's evidence (?fact=ID or a click)
