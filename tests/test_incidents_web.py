@@ -193,10 +193,13 @@ def test_graph_attacks_weighted_by_incidents(http):
     pair = pair[0]
     # three facts (two reports of the market attack, one of the police post): two incidents
     assert len(pair["facts"]) == 3 and pair["weight"] == 2 and len(pair["incidents"]) == 2
-    edges = [e for e in g["edges"] if e["id"] in pair["facts"]]
-    assert len(edges) == 3 and all(e["weight"] == 2 for e in edges)
-    assert {e["incident_id"] for e in edges} == set(pair["incidents"])
-    assert all(e["doc_id"] and e["document_id"] for e in edges)  # per-fact evidence kept
+    # one edge per tie (grouped), weighed by incidents; its facts' evidence a request away
+    edges = [e for e in g["edges"] if (e["source"], e["relation"], e["target"]) == ("al_shabaab", "attacked", "garissa")]
+    assert len(edges) == 1 and edges[0]["weight"] == 2 and edges[0]["facts"] == 3
+    assert sorted(edges[0]["fact_ids"]) == sorted(pair["facts"])
+    assert edges[0]["incident_ids"] == pair["incidents"]
+    tie = http.get(f"/api/ties/{edges[0]['id']}", params={"relation": "attacked"}).json()
+    assert len(tie["facts"]) == 3 and all(f["doc_id"] and f["document_id"] and f["evidence"] for f in tie["facts"])
     # the history paragraph's attack belongs to no incident and counts alone
     wajir = [a for a in g["attacks"] if a["target"] == "wajir"]
     assert wajir and wajir[0]["weight"] == 1 and wajir[0]["incidents"] == []
@@ -384,7 +387,7 @@ def test_map_and_network_show_incidents(page):
     weights = page.evaluate("window.cy.edges().filter(e => e.data('relation') === 'attacked' && "
                             "e.data('source') === 'al_shabaab' && e.data('target') === 'garissa')"
                             ".map(e => e.data('weight'))")
-    assert weights == [2, 2, 2]
+    assert weights == [2]  # one tie, three facts, two incidents
 
 
 @needs_chromium

@@ -121,9 +121,14 @@ def test_graph_nodes_edges_and_date_range(client):
     narrow = client.get("/api/graph", params={"since": "2017", "until": "2018"}).json()
     assert 0 < len(narrow["edges"]) < len(g["edges"])
     assert all("2017" <= e["date"][:4] <= "2018" for e in narrow["edges"])
-    # a fact without its own date is dated by its article's publication date
-    pub = [e for e in g["edges"] if e["date_source"] == "published"]
-    assert pub and all(e["date"] for e in pub)
+    # a fact without its own date is dated by its article (counted "as reported"); one edge
+    # per tie (subject, relation, object), with its facts and sources
+    pub = [e for e in g["edges"] if e["as_reported"]]
+    assert pub and all(e["first"] and e["date"] for e in pub)
+    assert g["counts"]["as_reported"] >= len(pub)
+    keys = [(e["source"], e["relation"], e["target"]) for e in g["edges"]]
+    assert len(keys) == len(set(keys))
+    assert sum(e["facts"] for e in g["edges"]) == g["counts"]["facts"] > len(g["edges"])
     only = client.get("/api/graph", params={"relation": "leader_of"}).json()
     assert only["edges"] and {e["relation"] for e in only["edges"]} == {"leader_of"}
 
@@ -160,10 +165,10 @@ def test_review_reject_hides_fact_until_asked(client):
     r = client.post(f"/api/facts/{fid}/review", json={"action": "reject", "user": "tester", "note": "wrong"})
     assert r.status_code == 200 and r.json()["action"] == "reject" and r.json()["user"] == "tester"
     assert fid not in {f["id"] for f in client.get("/api/facts").json()}
-    assert fid not in {e["id"] for e in client.get("/api/graph").json()["edges"]}
+    assert fid not in {f for e in client.get("/api/graph").json()["edges"] for f in e["fact_ids"]}
     audit = client.get("/api/facts", params={"include_rejected": 1}).json()
     assert any(f["id"] == fid and f["rejected"] for f in audit)
-    assert any(e["id"] == fid for e in client.get("/api/graph", params={"include_rejected": 1}).json()["edges"])
+    assert any(fid in e["fact_ids"] for e in client.get("/api/graph", params={"include_rejected": 1}).json()["edges"])
     history = client.get(f"/api/facts/{fid}/reviews").json()
     assert history[-1]["action"] == "reject" and history[-1]["created_at"]
     # confirming again restores it (latest review wins)

@@ -191,8 +191,11 @@ def test_xss_payload_is_text(page):
 def test_rejecting_a_fact_removes_its_edge(page):
     page.goto(page.base + "/network")
     _graph_ready(page)
+    # a tie of one fact: rejecting it removes the edge (edges are ties, grouped per
+    # subject, relation, object)
     fact_id = page.evaluate(
-        "window.cy.getElementById('aqim').connectedEdges().filter(e => e.data('relation') !== 'active_in')[0].data('fact')"
+        "window.cy.getElementById('aqim').connectedEdges().filter(e => e.data('relation') !== 'active_in' "
+        "&& e.data('facts') === 1)[0].data('fact_ids')[0]"
     )
     before = _edges(page)
     page.goto(page.base + "/actors/aqim")
@@ -202,7 +205,7 @@ def test_rejecting_a_fact_removes_its_edge(page):
     expect(item).to_have_class("fact rejected")  # struck through
     page.goto(page.base + "/network")
     _graph_ready(page)
-    assert page.evaluate(f"window.cy.getElementById('f{fact_id}').length") == 0
+    assert page.evaluate(f"window.cy.edges().filter(e => e.data('fact_ids').includes('{fact_id}')).length") == 0
     assert _edges(page) == before - 1
 
 

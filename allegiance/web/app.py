@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field
 
+from allegiance.analysis import ties as tie_rows
 from allegiance.records import RELATIONS
 from allegiance.store import corrections
 from allegiance.store import Store
@@ -503,10 +504,59 @@ def create_app(
 
         return [f for f in rows if inside(f["subject_id"]) or inside(f["object_id"])]
 
-    @app.get("/api/graph", tags=["graph"], summary="Nodes and edges of the actor network")
+    # -- time and grouped ties (allegiance/analysis/ties.py: the one implementation) --------
+    def _check_dates(**values):
+        for name, value in values.items():
+            if value:
+                try:
+                    queries.check_date(value)
+                    tie_rows.last_day(value.strip())
+                except ValueError:  # no echo of the value
+                    raise HTTPException(422, f"{name}: bad date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
+
+    def _graph_ties(*, since=None, until=None, as_of=None, relation=None, source=None, actor=None,
+                    region=None, include_hedged=True, include_rejected=False) -> tuple[list[dict], dict]:
+        """The ties the network shows, and the fact counts behind them.
+
+        ``as_of``: the ties in force then; spans are computed from every relation and actor (a
+        pledge ends a membership), so relation, actor and region filter the ties afterwards.
+        Otherwise the facts of the [since, until] window (filters in SQL), grouped."""
+        _check_dates(since=since, until=until, as_of=as_of)
+        common = dict(source=source or None, include_hedged=include_hedged, include_rejected=include_rejected)
+        if as_of:
+            rows = tie_rows.load(ws.facts, ws.con, until=as_of.strip(), keep_undated=True, **common)
+        else:
+            rows = tie_rows.load(ws.facts, ws.con, since=since or None, until=until or None, keep_undated=True,
+                                 relation=relation or None, actor=actor or None, **common)
+        undated = sum(1 for f in rows if not f["when"])
+        rows = [f for f in rows if f["when"] or not (as_of or since or until)]
+        if region and region.strip() and not as_of:
+            rows = _in_region(rows, region.strip())
+        ties = tie_rows.build_ties(rows)
+        if as_of:
+            ties = tie_rows.network_as_of(ties, as_of.strip())
+            if relation:
+                ties = [t for t in ties if t["relation"] == relation.strip()]
+            if actor:
+                ids = set(queries.resolve_actor_ids(ws.con, actor))
+                ties = [t for t in ties if t["subject_id"] in ids or t["object_id"] in ids]
+            if region and region.strip():
+                ties = _in_region(ties, region.strip())
+        shown = [f for t in ties for f in t["facts"]]
+        counts = {"facts": len(shown), "as_reported": sum(1 for f in shown if f["date_source"] == "as_reported"),
+                  "undated": undated, "ties": len(ties)}
+        return ties, counts
+
+    def _tie_filters(since, until, as_of, relation, source, actor, region, include_hedged, include_rejected):
+        return dict(since=since, until=until, as_of=as_of, relation=relation, source=source, actor=actor,
+                    region=region, include_hedged=include_hedged, include_rejected=include_rejected)
+
+    @app.get("/api/graph", tags=["graph"],
+             summary="The actor network: one edge per tie (subject, relation, object) with its sources and date span")
     def api_graph(
-        since: Optional[str] = None,
-        until: Optional[str] = None,
+        since: Optional[str] = Query(None, max_length=10),
+        until: Optional[str] = Query(None, max_length=10),
+        as_of: Optional[str] = Query(None, max_length=10, description="ties in force then (YYYY[-MM[-DD]])"),
         relation: Optional[str] = None,
         source: Optional[str] = None,
         actor: Optional[str] = None,
@@ -515,48 +565,102 @@ def create_app(
         include_rejected: bool = False,
     ) -> dict:
         with ws.lock:
-            rows = ws.facts(
-                actor=actor or None, relation=relation or None, since=since or None, until=until or None,
-                source=source or None, include_hedged=include_hedged, include_rejected=include_rejected,
-            )
-            if region and region.strip():
-                rows = _in_region(rows, region.strip())
-            ids = sorted({f["subject_id"] for f in rows} | {f["object_id"] for f in rows})
+            ties, counts = _graph_ties(**_tie_filters(since, until, as_of, relation, source, actor, region,
+                                                      include_hedged, include_rejected))
+            ids = sorted({t["subject_id"] for t in ties} | {t["object_id"] for t in ties})
             nodes = []
             if ids:
-                ph = ", ".join("?" for _ in ids)
-                for a in queries._rows(
-                    ws.con, queries._ACTOR_STATS + f" WHERE a.id IN ({ph}) ORDER BY a.id", ids
-                ):
+                for a in queries._rows(ws.con, queries._ACTOR_STATS + " WHERE a.id IN (SELECT unnest(?::VARCHAR[])) "
+                                       "ORDER BY a.id", [ids]):
                     nodes.append({"id": a["id"], "label": a["name"], "type": a["type"], "kind": a["kind"],
                                   "mentions": a["mentions"], "documents": a["documents"]})
-            attack_of = incident_rows.fact_incidents(ws.con, [f["id"] for f in rows if f["relation"] == "attacked"])
-        # one edge per fact (its evidence stays a click away); `weight` is what the pair of
-        # actors weighs for this relation: facts, but for attacks distinct incidents, since
-        # three reports of one attack are one attack; `attacks` folds them per pair
-        pair_facts: dict[tuple, list[str]] = {}
-        for f in rows:
-            pair_facts.setdefault((f["subject_id"], f["relation"], f["object_id"]), []).append(f["id"])
-        weight = {k: incident_rows.incident_count(v, attack_of) if k[1] == "attacked" else len(v)
-                  for k, v in pair_facts.items()}
-        edges = [
-            {
-                "id": f["id"], "source": f["subject_id"], "target": f["object_id"], "relation": f["relation"],
-                "weight": weight[(f["subject_id"], f["relation"], f["object_id"])],
-                "incident_id": attack_of.get(f["id"]),
-                "date": f["date"] or f["published"], "date_source": f["date_source"] or ("published" if f["published"] else None),
-                "hedged": f["hedged"], "confidence": f["confidence"], "rejected": f["rejected"],
-                "doc_id": f["doc_id"], "document_id": f["document_id"],
-            }
-            for f in rows
-        ]
-        years = sorted({int(e["date"][:4]) for e in edges if e["date"]})
+            attack_of = incident_rows.fact_incidents(
+                ws.con, [f["id"] for t in ties if t["relation"] == "attacked" for f in t["facts"]])
+        degree: dict[str, int] = {}
+        for t in ties:
+            degree[t["subject_id"]] = degree.get(t["subject_id"], 0) + 1
+            degree[t["object_id"]] = degree.get(t["object_id"], 0) + 1
+        for n in nodes:
+            n["degree"] = degree.get(n["id"], 0)
+        # one edge per tie; its facts' evidence is one click away (/api/ties/{id}). `weight`:
+        # the facts behind it, but for attacks the distinct incidents, since three reports of
+        # one attack are one attack (`attacks` folds them per pair, as before)
+        edges = []
+        for t in ties:
+            fids = [f["id"] for f in t["facts"]]
+            incidents = sorted({attack_of[f] for f in fids if f in attack_of})
+            span = t.get("span") or (t["spans"][-1] if t["spans"] else None)
+            edges.append({
+                "id": t["id"], "source": t["subject_id"], "target": t["object_id"], "relation": t["relation"],
+                "weight": incident_rows.incident_count(fids, attack_of) if t["relation"] == "attacked" else len(fids),
+                "facts": len(fids), "fact_ids": fids, "sources": t["sources"], "first": t["first"], "last": t["last"],
+                "date": t["last"], "as_reported": t["as_reported"], "hedged": t["hedged"],
+                "start": span["start"] if span else None, "end": span["end"] if span else None,
+                "ended": bool(span and span["end"]), "incident_ids": incidents,
+                "incident_id": incidents[0] if len(incidents) == 1 else None,
+                "rejected": any(f.get("review") == "reject" for f in t["facts"]),
+            })
+        years = sorted({int(t[k][:4]) for t in ties for k in ("first", "last") if t[k]})
         attacks = [
-            {"source": s_, "target": o_, "weight": weight[(s_, r_, o_)], "facts": fids,
-             "incidents": sorted({attack_of[f] for f in fids if f in attack_of})}
-            for (s_, r_, o_), fids in sorted(pair_facts.items()) if r_ == "attacked"
+            {"source": e["source"], "target": e["target"], "weight": e["weight"], "facts": e["fact_ids"],
+             "incidents": e["incident_ids"]}
+            for e in edges if e["relation"] == "attacked"
         ]
-        return {"nodes": nodes, "edges": edges, "years": years, "attacks": attacks}
+        return {"nodes": nodes, "edges": edges, "years": years, "attacks": attacks, "counts": counts,
+                "as_of": as_of or None}
+
+    @app.get("/api/ties/{tie_id}", tags=["graph"],
+             summary="One tie under the same filters as /api/graph: its facts with evidence, sources and spans")
+    def api_tie(
+        tie_id: str,
+        since: Optional[str] = Query(None, max_length=10), until: Optional[str] = Query(None, max_length=10),
+        as_of: Optional[str] = Query(None, max_length=10), relation: Optional[str] = None,
+        source: Optional[str] = None, actor: Optional[str] = None, region: Optional[str] = None,
+        include_hedged: bool = True, include_rejected: bool = False,
+    ) -> dict:
+        with ws.lock:
+            ties, _ = _graph_ties(**_tie_filters(since, until, as_of, relation, source, actor, region,
+                                                 include_hedged, include_rejected))
+        for t in ties:
+            if t["id"] == tie_id:
+                return t
+        raise HTTPException(404, "no such tie under these filters")
+
+    def _changes(since, until, source, include_hedged, include_rejected) -> dict:
+        if not since or not until:
+            raise HTTPException(422, "since and until are both needed")
+        _check_dates(since=since, until=until)
+        with ws.lock:
+            rows = tie_rows.load(ws.facts, ws.con, until=until.strip(), source=source or None,
+                                 include_hedged=include_hedged, include_rejected=include_rejected)
+        try:
+            return tie_rows.changes(tie_rows.build_ties(rows), since.strip(), until.strip())
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @app.get("/api/changes", tags=["graph"],
+             summary="What changed between two dates: ties that appeared, ended or changed, with their evidence")
+    def api_changes(
+        since: Optional[str] = Query(None, max_length=10), until: Optional[str] = Query(None, max_length=10),
+        source: Optional[str] = None, include_hedged: bool = True, include_rejected: bool = False,
+    ) -> dict:
+        return _changes(since, until, source, include_hedged, include_rejected)
+
+    @app.get("/changes", response_class=HTMLResponse, include_in_schema=False)
+    def changes_page(request: Request, since: Optional[str] = None, until: Optional[str] = None,
+                     source: Optional[str] = None):
+        # a GET form: the two dates live in the URL, so a comparison can be bookmarked
+        form = {"since": since or "", "until": until or "", "source": source or ""}
+        if not (since and until):
+            return page(request, "changes.html", active="changes", form=form, result=None, error=None)
+        try:
+            result = _changes(since, until, source, True, False)
+        except HTTPException as exc:
+            response = page(request, "changes.html", active="changes", form=form, result=None, error=exc.detail)
+            response.status_code = 422
+            return response
+        return page(request, "changes.html", active="changes", form=form, result=result, error=None)
+    # -- end of time and grouped ties ---------------------------------------------------
 
     @app.get("/api/years", tags=["graph"], summary="Years with dated facts (for the date control)")
     def api_years() -> dict:

@@ -1,0 +1,303 @@
+"""Ties with spans: the network as of a date, and what changed between two dates.
+
+A *tie* is every fact with the same (subject, relation, object) (the two ends sorted for a
+symmetric relation), with its sources and dates. One implementation for the web API
+(``/api/graph``, ``/api/changes``, ``/api/tie``) and any other reader: each function takes
+fact rows as ``Store.facts`` (or the web's review-aware ``WebStore.facts``) returns them.
+
+Dates
+    A fact's ``when`` is its own date (``date_source = "stated"``) or, for a fact the article
+    gives no date of its own, the article's date (``date_source = "as_reported"``): its
+    publication date, else the latest date the article itself states (it cannot be older
+    than what it reports; ``date_basis`` says which). A fact of an article with neither is
+    undated: counted (``undated``), never placed in time.
+
+Spans
+    A tie is in force from its first dated fact. It ends, as of the ending fact's date, when
+    the same subject
+    * defects from (or splits from) the tie's object (``defected_from``): its membership,
+      allegiance and leadership of that object end (ties reported up to that date);
+    * pledges allegiance to, joins, becomes a member or affiliate of another group: its
+      earlier membership or allegiance ends (ties reported strictly before that date), unless
+      the two groups are tied to each other (a member of AQIM who is also called a member of
+      al-Qaeda has not left AQIM).
+    A fact of the tie dated after its end opens a new span (the tie is reported again).
+    Other relations (attacks, rivalries, places) never end: they are in force from their date.
+
+"As of D" (YYYY, YYYY-MM or YYYY-MM-DD) means at the end of that period: a tie started on
+or before D's last day, not ended by then. Dates compare as their first day (``2016``
+starts on 2016-01-01), so a tie ended in 2016 is not in force as of 2016, and is as of 2015.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from typing import Any, Callable, Iterable
+
+from allegiance.records import SYMMETRIC_RELATIONS
+
+BELONGING = frozenset({"member_of", "joined", "pledged_allegiance_to", "affiliate_of"})
+DEFECTION = frozenset({"defected_from"})
+#: what a defection from a group ends (the subject's ties to that same group)
+ENDED_BY_DEFECTION = BELONGING | {"leader_of"}
+#: relations between two groups that make a new belonging compatible with the old one
+_RELATED = BELONGING | {"merged_into", "leader_of"}
+
+_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def first_day(date: str) -> str:
+    m = _DATE.match(date)
+    if not m:
+        raise ValueError(f"bad date {date!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    return f"{m.group(1)}-{m.group(2) or '01'}-{m.group(3) or '01'}"
+
+
+def last_day(date: str) -> str:
+    m = _DATE.match(date)
+    if not m:
+        raise ValueError(f"bad date {date!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    y = int(m.group(1))
+    if m.group(3):
+        return date
+    if m.group(2):
+        mo = int(m.group(2))
+        if not 1 <= mo <= 12:
+            raise ValueError(f"bad date {date!r}: month out of range")
+        return f"{y:04d}-{mo:02d}-{calendar.monthrange(y, mo)[1]:02d}"
+    return f"{y:04d}-12-31"
+
+
+def _key(f: dict) -> tuple[str, str, str]:
+    s, o = f["subject_id"], f["object_id"]
+    if f["relation"] in SYMMETRIC_RELATIONS and o < s:
+        s, o = o, s
+    return s, f["relation"], o
+
+
+def tie_id(key: tuple[str, str, str]) -> str:
+    """A stable, URL-safe id for a tie (the same for every filter and date)."""
+    return "t" + hashlib.sha1("\x1f".join(key).encode("utf-8")).hexdigest()[:16]
+
+
+# -- dates ---------------------------------------------------------------------------
+def article_dates(con, document_ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+    """document id -> (date, basis): its publication date ("published"), else the latest
+    date its own facts state ("latest_in_article"), else (None, None)."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    rows = con.execute(
+        "SELECT d.id, d.published, (SELECT max(f.date) FROM facts f WHERE f.document_id = d.id "
+        "AND f.date_source = 'text') FROM documents d WHERE d.id IN (SELECT unnest(?::VARCHAR[]))",
+        [ids],
+    ).fetchall()
+    out = {}
+    for did, published, latest in rows:
+        if published and _DATE.match(published):
+            out[did] = (published, "published")
+        elif latest and _DATE.match(latest):
+            out[did] = (latest, "latest_in_article")
+        else:
+            out[did] = (None, None)
+    return out
+
+
+def place_in_time(rows: list[dict], dates: dict[str, tuple[str | None, str | None]]) -> list[dict]:
+    """Give each fact ``when``, ``date_source`` ("stated" | "as_reported" | None) and
+    ``date_basis`` (for as-reported facts: "published" | "latest_in_article")."""
+    for f in rows:
+        own = f.get("date") if f.get("date_source") not in ("published", "as_reported") else None
+        if own and _DATE.match(own):
+            f["when"], f["date_source"], f["date_basis"] = own, "stated", None
+            continue
+        when, basis = dates.get(f.get("document_id"), (None, None))
+        if when is None and f.get("published") and _DATE.match(f["published"]):
+            when, basis = f["published"], "published"
+        f["when"] = when
+        f["date_source"] = "as_reported" if when else None
+        f["date_basis"] = basis
+    return rows
+
+
+def load(fetch: Callable[..., list[dict]], con, *, since: str | None = None, until: str | None = None,
+         keep_undated: bool = False, **filters: Any) -> list[dict]:
+    """Facts placed in time whose ``when`` lies in [since, until] (either may be None).
+
+    ``fetch`` is ``Store.facts`` or ``WebStore.facts`` (same keywords). The store dates a
+    fact without a date of its own by its article's publication date, so the date bounds
+    go to SQL; only when some facts have no date at all (articles without a publication
+    date) are those read too and placed by the latest date their article states."""
+    lo = first_day(since) if since else None
+    hi = last_day(until) if until else None
+    undated = con.execute("SELECT count(*) FROM facts WHERE date IS NULL").fetchone()[0]
+    if undated:
+        rows = fetch(**filters)
+    else:
+        rows = fetch(since=since, until=until, **filters)
+    place_in_time(rows, article_dates(con, {f["document_id"] for f in rows if not f.get("date")}))
+    if lo or hi:
+        rows = [f for f in rows if (keep_undated and not f["when"]) or (
+            f["when"] and (not lo or last_day(f["when"]) >= lo) and (not hi or first_day(f["when"]) <= hi))]
+    return rows
+
+
+# -- ties ----------------------------------------------------------------------------
+def _evidence(f: dict) -> dict:
+    return {k: f.get(k) for k in (
+        "id", "relation", "subject_id", "subject", "object_id", "object", "when", "date", "date_source",
+        "date_basis", "evidence", "doc_id", "document_id", "title", "source", "hedged", "confidence",
+        "attributed_to", "original_relation", "review")}
+
+
+def build_ties(rows: list[dict]) -> list[dict]:
+    """Group facts into ties and compute their spans (see the module doc).
+
+    Each tie: ``id``, ``subject_id``, ``relation``, ``object_id`` (+ names and types),
+    ``facts`` (evidence rows, date order, undated last), ``sources`` (distinct documents),
+    ``first``/``last`` (dates of its dated facts), ``as_reported`` (how many of them are
+    dated by their article), ``undated``, ``hedged`` (every fact hedged), ``spans``: list of
+    ``{"start", "end", "ended_by"}`` (``end`` None while in force; ``ended_by`` the ending
+    fact's evidence)."""
+    ties: dict[tuple, dict] = {}
+    for f in rows:
+        k = _key(f)
+        t = ties.get(k)
+        if t is None:
+            s_first = f["subject_id"] == k[0]
+            t = ties[k] = {
+                "id": tie_id(k), "subject_id": k[0], "relation": k[1], "object_id": k[2],
+                "subject": f["subject"] if s_first else f["object"],
+                "object": f["object"] if s_first else f["subject"],
+                "subject_type": f.get("subject_type") if s_first else f.get("object_type"),
+                "object_type": f.get("object_type") if s_first else f.get("subject_type"),
+                "facts": [],
+            }
+        t["facts"].append(f)
+    # the groups each group is tied to (either direction): a new belonging to one of them
+    # does not end the old one
+    related: dict[str, set[str]] = {}
+    for (s, r, o) in ties:
+        if r in _RELATED:
+            related.setdefault(s, set()).add(o)
+            related.setdefault(o, set()).add(s)
+    # ending events per subject, date order
+    enders: dict[str, list[dict]] = {}
+    for f in rows:
+        if f.get("when") and (f["relation"] in DEFECTION or f["relation"] in BELONGING):
+            enders.setdefault(f["subject_id"], []).append(f)
+    for evs in enders.values():
+        evs.sort(key=lambda f: (first_day(f["when"]), f["id"]))
+
+    out = []
+    for k, t in ties.items():
+        facts = t["facts"]
+        facts.sort(key=lambda f: (f.get("when") is None, first_day(f["when"]) if f.get("when") else "",
+                                  f.get("doc_id") or "", f.get("start") or 0, f["id"]))
+        dated = [f for f in facts if f.get("when")]
+        subject, relation, obj = k
+        ends: list[dict] = []
+        if relation in ENDED_BY_DEFECTION:
+            for e in enders.get(subject, ()):
+                if e["relation"] in DEFECTION and e["object_id"] == obj:
+                    ends.append({"at": first_day(e["when"]), "strict": False, "fact": e})
+                elif (relation in BELONGING and e["relation"] in BELONGING and e["object_id"] != obj
+                      and e["object_id"] not in related.get(obj, ())):
+                    ends.append({"at": first_day(e["when"]), "strict": True, "fact": e})
+            ends.sort(key=lambda e: (e["at"], e["strict"]))  # the same day: the defection explains it
+        spans: list[dict] = []
+        for f in dated:
+            day = first_day(f["when"])
+            if spans and spans[-1]["end"] is None:
+                continue  # already in force
+            if spans and day <= first_day(spans[-1]["end"]):
+                continue  # reported up to its end: that is the span that ended
+            spans.append({"start": f["when"], "_start": day, "end": None, "ended_by": None})
+            _close(spans[-1], ends)  # a later fact of the tie reopens it only after this end
+        for sp in spans:
+            sp.pop("_start", None)
+        t.update(
+            facts=[_evidence(f) for f in facts],
+            sources=len({f.get("document_id") for f in facts}),
+            first=dated[0]["when"] if dated else None,
+            last=max((f["when"] for f in dated), key=first_day) if dated else None,
+            as_reported=sum(1 for f in dated if f["date_source"] == "as_reported"),
+            undated=len(facts) - len(dated),
+            hedged=all(bool(f.get("hedged")) for f in facts),
+            spans=spans,
+        )
+        out.append(t)
+    out.sort(key=lambda t: (t["subject_id"], t["relation"], t["object_id"]))
+    return out
+
+
+def _close(span: dict, ends: list[dict]) -> None:
+    """End ``span`` at the first ending event on or after its start (strictly after, for a
+    new belonging elsewhere: reported the same day, both ties stand)."""
+    for e in ends:
+        if e["at"] > span["_start"] or (e["at"] == span["_start"] and not e["strict"]):
+            span["end"] = e["fact"]["when"]
+            span["ended_by"] = _evidence(e["fact"])
+            return
+
+
+def in_force(tie: dict, date: str) -> dict | None:
+    """The span of ``tie`` in force at the end of period ``date``, or None."""
+    hi = last_day(date)
+    for sp in tie["spans"]:
+        if first_day(sp["start"]) <= hi and (sp["end"] is None or first_day(sp["end"]) > hi):
+            return sp
+    return None
+
+
+def network_as_of(ties: list[dict], date: str) -> list[dict]:
+    """The ties in force as of ``date``, each with ``span`` (the one in force) and
+    ``facts`` cut to those reported by then."""
+    hi = last_day(date)
+    out = []
+    for t in ties:
+        sp = in_force(t, date)
+        if sp is None:
+            continue
+        shown = dict(t)
+        shown["span"] = sp
+        shown["facts"] = [f for f in t["facts"] if f["when"] and first_day(f["when"]) <= hi]
+        shown["sources"] = len({f["document_id"] for f in shown["facts"]})
+        out.append(shown)
+    return out
+
+
+def changes(ties: list[dict], since: str, until: str) -> dict:
+    """What changed between the end of ``since`` and the end of ``until``.
+
+    ``appeared``: in force at ``until``, not at ``since`` (with the facts that started it);
+    ``ended``: in force at ``since``, not at ``until`` (with the fact that ended it);
+    ``changed``: in force at both, with new reports in between (those facts). Each entry is
+    the tie with ``evidence`` (the facts that explain the change)."""
+    lo, hi = last_day(since), last_day(until)
+    if lo > hi:
+        raise ValueError("the first date must not be after the second")
+    appeared, ended, changed = [], [], []
+    for t in ties:
+        a, b = in_force(t, since), in_force(t, until)
+        between = [f for f in t["facts"] if f["when"] and lo < first_day(f["when"]) <= hi]
+        base = {k: v for k, v in t.items() if k != "facts"}
+        if b and not a:
+            started = [f for f in t["facts"] if f["when"] and first_day(f["when"]) >= first_day(b["start"])
+                       and first_day(f["when"]) <= hi]
+            appeared.append({**base, "change": "appeared", "span": b, "evidence": started})
+        elif a and not b:
+            closing = [a["ended_by"]] if a.get("ended_by") else []
+            if not closing:  # ended by a later span's end
+                for sp in t["spans"]:
+                    if sp["end"] and lo < first_day(sp["end"]) <= hi and sp.get("ended_by"):
+                        closing = [sp["ended_by"]]
+                        break
+            ended.append({**base, "change": "ended", "span": a, "ended_by": closing[0] if closing else None,
+                          "evidence": closing + [f for f in t["facts"] if f["when"]
+                                                 and first_day(f["when"]) <= lo][-3:]})
+        elif a and b and between:
+            changed.append({**base, "change": "changed", "span": b, "evidence": between,
+                            "new_sources": len({f["document_id"] for f in between})})
+    return {"since": since, "until": until, "appeared": appeared, "ended": ended, "changed": changed}
