@@ -8,9 +8,10 @@ pickle, so only the store is timed. Each mode stores every extraction into a fre
 store file in ``bench/.cache/`` and prints ms/document (wall clock of the store calls
 only, opening the store excluded):
 
-* ``old``: the per-document path (``Store._add_one`` in its own transaction per
-  document: what ``add_extraction`` did before batching, though with today's one-statement
-  inserts; for the code before, run ``--modes single`` from a checkout of an earlier commit)
+* ``old``: each document in its own transaction with the identity cache emptied first,
+  so every decision is read from the database (the per-document path ``Store._add_one``
+  is gone: one resolver since issue 10; for its timings run ``--modes old`` from a
+  checkout of an earlier commit)
 * ``single``: ``Store.add_extraction`` per document (a batch of one)
 * ``batch``: ``Store.add_extractions`` on batches of ``--batch`` documents
 
@@ -61,8 +62,8 @@ def run(mode: str, items: list, batch: int, db: Path):
         t0 = time.perf_counter()
         if mode == "old":
             for ex in items:
-                with store._transaction():
-                    store._add_one(ex)
+                store._cache.clear()
+                store.add_extraction(ex)
         elif mode == "single":
             for ex in items:
                 store.add_extraction(ex)

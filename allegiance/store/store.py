@@ -9,10 +9,12 @@ A batch gives exactly the store that adding its documents one by one gives: docu
 resolves its actors against documents 1..k-1 of the batch as if they had been committed.
 Identity decisions read an in-memory copy of what they need (actors, alias keys, the
 names documents give actors, redirects) instead of querying per entity, and the batch's
-rows are written with a handful of statements at its end. The rare documents whose
-resolution rewrites earlier rows (a gazetteer actor absorbing earlier actors, an id
-clash, replacing a document stored earlier in the same batch) go through the
-per-document path (``_add_one``) after the rows before them are written."""
+rows are written with a handful of statements at its end. There is one resolution path:
+the rare document the cache cannot decide (a gazetteer actor absorbing earlier actors,
+replacing a document stored earlier in the same batch) is tried again first in a fresh
+segment after the rows before it are written, the absorbing done in the database first
+(``_absorb_before``). The analysts' merges, splits and fact corrections are its other
+input: replayed after every batch (``store/corrections.py``), so an ingest never undoes them."""
 from __future__ import annotations
 
 import hashlib
@@ -29,11 +31,19 @@ from typing import Any
 import duckdb
 
 from allegiance.records import Entity, Extraction, Fact
+from allegiance.resolve.actors import (  # the one resolver: identity decisions on the cache
+    Absorb as _Absorb,
+    Actor as _Actor,
+    IdentityCache as _IdentityCache,
+    Undecided as _Hard,
+    alt_id as _alt_id,
+    resolvable as _resolvable,
+    resolve_entity,
+    uncount as _uncount,
+)
 from allegiance.resolve.identity import (
-    Candidate,
     actor_id_for_key,
     actor_key,
-    choose_actor,
     entity_names,
     entity_norms,
 )
@@ -82,128 +92,6 @@ def document_id_for(content_hash: str) -> str:
 def fact_id_for(content_hash: str, subject_id: str, relation: str, object_id: str, start: int) -> str:
     payload = "\x1f".join([content_hash, subject_id, relation, object_id, str(start)])
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
-
-
-class _ResolveContext:
-    """What one document's entity resolution needs from the store, fetched in a few
-    queries up front instead of several per entity."""
-
-    def __init__(self, actors: dict[str, tuple], redirects: dict[str, str], absorb: dict[tuple[str, str], set[str]]):
-        self.actors = actors          # id -> (key, kind) for the ids this document's keys give
-        self.redirects = redirects    # merged id -> surviving id
-        self.absorb = absorb          # (type, alias norm) -> non-gazetteer actor ids
-
-    @classmethod
-    def load(cls, con, ents: list[Entity]) -> "_ResolveContext":
-        ids = sorted({actor_id_for_key(actor_key(e)) for e in ents})
-        actors: dict[str, tuple] = {}
-        redirects: dict[str, str] = {}
-        if ids:
-            ph = ", ".join("?" for _ in ids)
-            for aid, key, kind in con.execute(f"SELECT id, key, kind FROM actors WHERE id IN ({ph})", ids).fetchall():
-                actors[aid] = (key, kind)
-            # the analysts' merges are not the resolver's: replayed after the batch (corrections.py)
-            kept = corrections.resolver_redirects(con)
-            redirects = dict(
-                r for r in con.execute(f"SELECT old_id, new_id FROM actor_redirects WHERE old_id IN ({ph})", ids).fetchall()
-                if r[0] in kept
-            )
-        norms = sorted({n for e in ents if e.gazetteer_id for n in entity_norms(e)})
-        absorb: dict[tuple[str, str], set[str]] = {}
-        if norms:
-            ph = ", ".join("?" for _ in norms)
-            rows = con.execute(
-                f"SELECT DISTINCT a.type, da.norm, a.id FROM actors a "
-                f"JOIN document_aliases da ON da.actor_id = a.id "
-                f"WHERE a.gazetteer_id IS NULL AND da.norm IN ({ph})",
-                norms,
-            ).fetchall()
-            for etype, norm, aid in rows:
-                absorb.setdefault((etype, norm), set()).add(aid)
-        return cls(actors, redirects, absorb)
-
-    def absorbable(self, ent: Entity, actor_id: str) -> list[str]:
-        """Non-gazetteer actors of the entity's type sharing one of its aliases: the
-        mirror of joining by alias, so document order does not change the result."""
-        out: set[str] = set()
-        for norm in entity_norms(ent):
-            out |= self.absorb.get((ent.type, norm), set())
-        out.discard(actor_id)
-        return sorted(out)
-
-    def merged(self, old: str, new: str) -> None:
-        for ids in self.absorb.values():
-            ids.discard(old)
-        self.actors.pop(old, None)
-        self.redirects[old] = new
-        for k, v in list(self.redirects.items()):
-            if v == old:
-                self.redirects[k] = new
-
-
-def _resolvable(ex: Extraction) -> list[Entity]:
-    """The entities that become actors, gazetteer entities first (they may absorb
-    spellings seen earlier)."""
-    return sorted(
-        (e for e in ex.entities
-         if e.type in ("ORG", "PERSON", "PLACE") and e.name and e.name.strip()),
-        key=lambda e: e.gazetteer_id is None,
-    )
-
-
-class _Actor:
-    """An actors row as identity decisions see it."""
-
-    __slots__ = ("key", "name", "name_norm", "type", "kind", "gazetteer_id", "created_at")
-
-    def __init__(self, key, name, type, kind, gazetteer_id, created_at):
-        self.key, self.type, self.kind = key, type, kind
-        self.gazetteer_id, self.created_at = gazetteer_id, created_at
-        self.rename(name)
-
-    def rename(self, name: str) -> None:
-        self.name, self.name_norm = name, match_key(name)
-
-
-_MISSING = object()
-
-
-class _Hard(Exception):
-    """This document needs the per-document path (see the module docstring)."""
-
-
-class _IdentityCache:
-    """What identity decisions read, kept for the session: actors by id (None: known
-    absent), per alias key the document_aliases rows per actor, per actor the
-    document_actors rows per name, and every redirect. A key or an actor is either
-    absent or complete, so a miss is never mistaken for "no such row". Entries are
-    filled in bulk before a batch and kept current by the batch itself; any failure
-    clears everything, and so do rows added or removed behind the store's back (see
-    ``Store._check_cache``)."""
-
-    LIMIT = 500_000  # entries before the cache starts over (memory, on very large stores)
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
-        self.actors: dict[str, _Actor | None] = {}
-        self.norms: dict[str, Counter[str]] = {}
-        self.doc_names: dict[str, Counter[str | None]] = {}
-        self.redirects: dict[str, str] | None = None
-        self.fingerprint: tuple | None = None
-
-    def size(self) -> int:
-        return len(self.actors) + len(self.norms)
-
-
-def _uncount(counts: dict[str, Counter], outer: str, inner: Any) -> None:
-    counter = counts[outer]
-    counter[inner] -= 1
-    if counter[inner] <= 0:
-        if counter[inner] < 0:
-            raise _Hard  # the cache disagrees with the table: let the database decide
-        del counter[inner]
 
 
 class _Segment:
@@ -385,22 +273,33 @@ class Store:
             with self._transaction():
                 self._check_cache()
                 i = 0
+                absorbed: tuple[int, int] | None = None  # (actors created, merged) before a retry
                 while i < len(exs):
                     end = min(len(exs), i + self._SEGMENT_DOCS)
+                    first, hard = i, None
                     seg = self._begin_segment(exs[i:end])
                     while i < end:
                         try:
                             result = self._add_cached(exs[i], seg)
-                        except _Hard:
+                        except _Hard as exc:
+                            hard = exc
                             break
+                        if absorbed is not None:
+                            result.actors_added += absorbed[0]
+                            result.actors_merged += absorbed[1]
+                            absorbed = None
                         results.append(result)
                         i += 1
                     self._write_segment(seg)
-                    if i < end:
-                        # the per-document path writes what the cache does not follow
-                        self._cache.clear()
-                        results.append(self._add_one(exs[i]))
-                        i += 1
+                    if hard is None:
+                        continue
+                    # what the cache did not follow: the document again, first in a fresh
+                    # segment read from the database (after absorbing, if that was it)
+                    self._cache.clear()
+                    if i == first and (absorbed is not None or not isinstance(hard, _Absorb)):
+                        raise StoreError(f"{exs[i].document.doc_id}: actor resolution did not settle")
+                    if isinstance(hard, _Absorb):
+                        absorbed = self._absorb_before(exs[i])
                 # the analysts' merges, splits and fact corrections, again on what this
                 # batch wrote (corrections.py): the next ingest cannot undo them
                 if corrections.replay(self.con, sorted({ex.document.content_hash for ex in exs})):
@@ -413,35 +312,6 @@ class Store:
             self._cache.clear()
             raise
         return results
-
-    def _add_one(self, ex: Extraction) -> AddResult:
-        """The per-document path: resolves against the database itself (inside the
-        caller's transaction)."""
-        doc = ex.document
-        row = self.con.execute(
-            "SELECT id, extractor_version FROM documents WHERE content_hash = ?",
-            [doc.content_hash],
-        ).fetchone()
-        if row is not None and (row[1] or "") == (ex.extractor_version or ""):
-            return AddResult("unchanged", document_id=row[0])
-        touched: set[str] = set()
-        if row is not None:
-            document_id = row[0]
-            touched |= self._delete_document_children(document_id)
-            self._update_document(document_id, ex)
-            status = "replaced"
-        else:
-            document_id = document_id_for(doc.content_hash)
-            self._insert_document(document_id, ex)
-            status = "added"
-        result = AddResult(status, document_id=document_id)
-        local = self._resolve_entities(document_id, ex, result, touched)
-        self._insert_mentions(document_id, ex, local, result)
-        self._insert_facts(document_id, ex, local, result)
-        self._refresh_aliases(touched | set(local.values()))
-        self._refresh_names(touched | set(local.values()))
-        self._drop_orphans(touched - set(local.values()))
-        return result
 
     def current_hashes(self, extractor_version: str) -> set[str]:
         """Content hashes of the documents stored by this extractor version (one query:
@@ -515,9 +385,9 @@ class Store:
         ids: set[str] = set()
         for ex in exs:
             for ent in _resolvable(ex):
-                _, aid, ent_norms = self._entity_info(ent, seg)
+                key, aid, ent_norms = self._entity_info(ent, seg)
                 norms |= ent_norms
-                ids.add(aid)
+                ids.update((aid, _alt_id(aid, key)))  # the suffixed id, for an id another key owns
                 if aid in cache.redirects:
                     ids.add(cache.redirects[aid])
         missing = sorted(norms - cache.norms.keys())
@@ -577,42 +447,14 @@ class Store:
 
         mention_counts, surface_counts, surfaces = self._surface_counts(ex)
         created: dict[str, _Actor] = {}
-        kinds: dict[str, str] = {}         # kinds set during this document, as it sees them
-        kind_updates: dict[str, str] = {}  # ... and those that reach the table
-        # The per-document path inserts new actors lazily (before an alias join), and its
-        # kind UPDATE on an actor not inserted yet changes no row: mirrored, not fixed here.
-        unwritten: set[str] = set()
+        kinds: dict[str, str] = {}         # kinds set on stored actors during this document
         local: dict[str, str] = {}
         doc_actor_rows: list[list[Any]] = []
         alias_rows: list[list[Any]] = []
         for ent in _resolvable(ex):
             key, actor_id, norms = self._entity_info(ent, seg)
-            exists = False
-            if actor_id in cache.redirects:
-                actor_id, exists = cache.redirects[actor_id], True
-            else:
-                rec = created.get(actor_id) or cache.actors.get(actor_id, _MISSING)
-                if rec is _MISSING or (rec is not None and rec.key != key):
-                    raise _Hard  # not prefetched, or an id another key owns
-                if rec is not None:
-                    exists = True
-                    if kinds.get(actor_id, rec.kind) is None and ent.kind:
-                        kinds[actor_id] = ent.kind
-                        if actor_id not in unwritten:
-                            kind_updates[actor_id] = ent.kind
-            if not exists:
-                joined = None
-                if not ent.gazetteer_id:
-                    unwritten.clear()
-                    joined = self._join_cached(ent, norms)
-                if joined is not None:
-                    actor_id = joined
-                else:
-                    created[actor_id] = _Actor(key, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now())
-                    unwritten.add(actor_id)
-                    result.actors_added += 1
-            if ent.gazetteer_id and self._absorbs(ent, actor_id, norms):
-                raise _Hard
+            actor_id, new = resolve_entity(cache, ent, key, actor_id, norms, created, kinds)
+            result.actors_added += new
             local[ent.id] = actor_id
             da_row, al_rows = self._entity_rows(document_id, ent, actor_id, mention_counts, surface_counts, surfaces)
             doc_actor_rows.append(da_row)
@@ -630,7 +472,7 @@ class Store:
             cache.actors[aid] = rec
             cache.doc_names.setdefault(aid, Counter())
             seg.created.add(aid)
-        for aid, kind in kind_updates.items():
+        for aid, kind in kinds.items():
             self._changing(seg, aid)
             cache.actors[aid].kind = kind
         doc_values = self._document_values(ex)
@@ -673,40 +515,47 @@ class Store:
         if actor_id not in seg.in_db:
             seg.in_db[actor_id] = self._cache.actors.get(actor_id) is not None
 
-    def _alias_actors(self, norms: set[str]):
-        """(id, cached actor or None if dropped) of every actor seen with one of these alias
-        keys; raises _Hard where the cache does not know a key or an actor."""
-        cache = self._cache
-        for norm in norms:
-            counter = cache.norms.get(norm)
-            if counter is None:
-                raise _Hard
-            for aid in counter:
-                rec = cache.actors.get(aid, _MISSING)
-                if rec is _MISSING:
-                    raise _Hard
-                yield aid, rec
-
-    def _join_cached(self, ent: Entity, norms: set[str]) -> str | None:
-        """``_join_by_alias`` on the cache."""
-        hits: Counter[str] = Counter()
-        for aid, rec in self._alias_actors(norms):
-            if rec is not None and rec.type == ent.type:
-                hits[aid] += 1
-        cands = []
-        for aid, n in hits.items():
-            rec = self._cache.actors[aid]
-            cands.append(Candidate(aid, rec.gazetteer_id, rec.name_norm, n))
-        return choose_actor(ent, cands)
-
-    def _absorbs(self, ent: Entity, actor_id: str, norms: set[str]) -> bool:
-        """Whether a gazetteer entity would absorb earlier actors (``_ResolveContext``);
-        True also when the cache cannot tell (the per-document path then decides)."""
-        try:
-            return any(aid != actor_id and rec is not None and rec.gazetteer_id is None and rec.type == ent.type
-                       for aid, rec in self._alias_actors(norms))
-        except _Hard:
-            return True
+    def _absorb_before(self, ex: Extraction) -> tuple[int, int]:
+        """Before storing ``ex``: each of its gazetteer entities (in resolution order)
+        gets its actor, which absorbs the earlier non-gazetteer actors of its type sharing
+        one of its aliases (rows moved, ids redirected). The stored rows of the document
+        itself, when it is being replaced, do not count: they go. Returns (actors
+        created, actors merged), for the document's result."""
+        con = self.con
+        row = con.execute("SELECT id FROM documents WHERE content_hash = ?", [ex.document.content_hash]).fetchone()
+        own = row[0] if row else None
+        redirects = corrections.resolver_redirects(con)
+        created = merged = 0
+        for ent in _resolvable(ex):
+            if not ent.gazetteer_id:
+                break  # gazetteer entities come first
+            key = actor_key(ent)
+            actor_id = actor_id_for_key(key)
+            if actor_id in redirects:
+                actor_id = redirects[actor_id]
+            else:
+                got = con.execute("SELECT key FROM actors WHERE id = ?", [actor_id]).fetchone()
+                if got is not None and got[0] != key:
+                    actor_id = _alt_id(actor_id, key)
+                    got = con.execute("SELECT key FROM actors WHERE id = ?", [actor_id]).fetchone()
+                if got is None:
+                    self._bulk_insert("actors", self._ACTOR_COLUMNS,
+                                      [[actor_id, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now(), key]])
+                    created += 1
+            norms = sorted(entity_norms(ent))
+            if not norms:
+                continue
+            olds = [r[0] for r in con.execute(
+                "SELECT DISTINCT a.id FROM actors a JOIN document_aliases da ON da.actor_id = a.id "
+                "WHERE a.gazetteer_id IS NULL AND a.type = ? AND a.id <> ? AND da.document_id IS DISTINCT FROM ? "
+                "AND da.norm IN (SELECT unnest(?::VARCHAR[])) ORDER BY a.id",
+                [ent.type, actor_id, own, norms]).fetchall()]
+            for old in olds:
+                self._merge_actor(old, actor_id)
+                merged += 1
+            if olds:
+                self._refresh_aliases([actor_id])
+        return created, merged
 
     def _write_segment(self, seg: _Segment) -> None:
         """Write a segment's rows and actor changes with a few statements, leaving the
@@ -771,57 +620,7 @@ class Store:
             json.dumps(list(d.warnings), ensure_ascii=False),
         ]
 
-    def _insert_document(self, document_id: str, ex: Extraction) -> None:
-        cols = ("id", "content_hash") + self._DOC_COLUMNS
-        self.con.execute(
-            f"INSERT INTO documents ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
-            [document_id, ex.document.content_hash, *self._document_values(ex)],
-        )
-
-    def _update_document(self, document_id: str, ex: Extraction) -> None:
-        sets = ", ".join(f"{c} = ?" for c in self._DOC_COLUMNS)
-        self.con.execute(f"UPDATE documents SET {sets} WHERE id = ?", [*self._document_values(ex), document_id])
-
-    def _delete_document_children(self, document_id: str) -> set[str]:
-        """Remove a document's mentions, facts and actor links; return the actors it touched."""
-        touched = {
-            r[0]
-            for r in self.con.execute(
-                "SELECT actor_id FROM document_actors WHERE document_id = ? "
-                "UNION SELECT subject_id FROM facts WHERE document_id = ? "
-                "UNION SELECT object_id FROM facts WHERE document_id = ?",
-                [document_id, document_id, document_id],
-            ).fetchall()
-        }
-        for table in ("mentions", "facts", "document_actors", "document_aliases"):
-            self.con.execute(f"DELETE FROM {table} WHERE document_id = ?", [document_id])
-        return touched
-
     # -- identity --------------------------------------------------------------------
-    def _resolve_entities(
-        self, document_id: str, ex: Extraction, result: AddResult, touched: set[str]
-    ) -> dict[str, str]:
-        """Map every local entity id to an actor id (creating actors as needed)."""
-        mention_counts, surface_counts, surfaces = self._surface_counts(ex)
-        ents = _resolvable(ex)
-        ctx = _ResolveContext.load(self.con, ents)
-        local: dict[str, str] = {}
-        doc_actor_rows = []
-        alias_rows: list[list[Any]] = []
-        self._pending_actors: list[list[Any]] = []
-        for ent in ents:
-            actor_id = self._actor_for(ent, ctx, result, touched)
-            local[ent.id] = actor_id
-            da_row, al_rows = self._entity_rows(document_id, ent, actor_id, mention_counts, surface_counts, surfaces)
-            doc_actor_rows.append(da_row)
-            alias_rows += al_rows
-        # One statement for the whole document: entities of one document were kept apart by
-        # clustering, so they never join each other by alias; only other documents' aliases count.
-        self._flush_actors()
-        self._bulk_insert("document_aliases", self._ROW_COLUMNS["document_aliases"], alias_rows)
-        self._bulk_insert("document_actors", self._ROW_COLUMNS["document_actors"], doc_actor_rows)
-        return local
-
     @staticmethod
     def _surface_counts(ex: Extraction) -> tuple[Counter, Counter, dict[str, list[str]]]:
         mention_counts: Counter[str] = Counter(m.entity for m in ex.mentions if m.entity)
@@ -849,67 +648,6 @@ class Store:
             if (norm := match_key(n))
         ]
         return da_row, alias_rows
-
-    def _actor_for(self, ent: Entity, ctx: "_ResolveContext", result: AddResult, touched: set[str]) -> str:
-        key = actor_key(ent)
-        actor_id = actor_id_for_key(key)
-        exists = False
-        if actor_id in ctx.redirects:
-            actor_id, exists = ctx.redirects[actor_id], True
-        else:
-            row = ctx.actors.get(actor_id)
-            if row is not None and row[0] != key:  # another key owns this id (rare)
-                self._flush_actors()
-                actor_id = f"{actor_id}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
-                row = self.con.execute("SELECT key, kind FROM actors WHERE id = ?", [actor_id]).fetchone()
-            if row is not None:
-                exists = True
-                if row[1] is None and ent.kind:
-                    self.con.execute("UPDATE actors SET kind = ? WHERE id = ?", [ent.kind, actor_id])
-                    ctx.actors[actor_id] = (row[0], ent.kind)
-        if not exists:
-            if not ent.gazetteer_id:
-                self._flush_actors()
-            joined = None if ent.gazetteer_id else self._join_by_alias(ent)
-            if joined is not None:
-                actor_id = joined
-            else:
-                self._insert_actor(actor_id, ent, key)
-                ctx.actors[actor_id] = (key, ent.kind)
-                result.actors_added += 1
-        if ent.gazetteer_id:
-            for old in ctx.absorbable(ent, actor_id):
-                self._flush_actors()
-                self._merge_actor(old, actor_id)
-                ctx.merged(old, actor_id)
-                touched.discard(old)
-                result.actors_merged += 1
-        return actor_id
-
-    def _insert_actor(self, actor_id: str, ent: Entity, key: str) -> None:
-        # batched: written by _flush_actors before anything reads the actors table again
-        self._pending_actors.append([actor_id, ent.name, ent.type, ent.kind, ent.gazetteer_id, _now(), key])
-
-    def _flush_actors(self) -> None:
-        pending = getattr(self, "_pending_actors", None)
-        if pending:
-            self._bulk_insert("actors", self._ACTOR_COLUMNS, pending)
-            self._pending_actors = []
-
-    def _join_by_alias(self, ent: Entity) -> str | None:
-        norms = sorted(entity_norms(ent))
-        if not norms:
-            return None
-        placeholders = ", ".join("?" for _ in norms)
-        rows = self.con.execute(
-            f"SELECT a.id, a.gazetteer_id, a.name, count(DISTINCT al.norm) "
-            f"FROM document_aliases al JOIN actors a ON a.id = al.actor_id "
-            f"WHERE a.type = ? AND al.norm IN ({placeholders}) "
-            f"GROUP BY a.id, a.gazetteer_id, a.name",
-            [ent.type, *norms],
-        ).fetchall()
-        cands = [Candidate(r[0], r[1], match_key(r[2]), int(r[3])) for r in rows]
-        return choose_actor(ent, cands)
 
     _ACTOR_COLUMNS = ("id", "name", "type", "kind", "gazetteer_id", "created_at", "key")
     _ROW_COLUMNS = {
@@ -996,11 +734,6 @@ class Store:
         self.con.execute("INSERT OR REPLACE INTO actor_redirects VALUES (?, ?)", [old, new])
 
     # -- mentions and facts ----------------------------------------------------------
-    def _insert_mentions(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> None:
-        rows = self._mention_rows(document_id, ex, local)
-        self._bulk_insert("mentions", self._ROW_COLUMNS["mentions"], rows)
-        result.mentions_added = len(rows)
-
     @staticmethod
     def _mention_rows(document_id: str, ex: Extraction, local: dict[str, str]) -> list[list[Any]]:
         return [
@@ -1010,9 +743,6 @@ class Store:
         ]
 
     _FACT_COLUMNS = _ROW_COLUMNS["facts"]
-
-    def _insert_facts(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> None:
-        self._bulk_insert("facts", self._FACT_COLUMNS, self._fact_rows(document_id, ex, local, result))
 
     def _fact_rows(self, document_id: str, ex: Extraction, local: dict[str, str], result: AddResult) -> list[list[Any]]:
         """Fact rows (sets facts_added / facts_skipped on ``result``)."""
@@ -1058,40 +788,6 @@ class Store:
             "FROM document_aliases WHERE actor_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor_id, alias",
             [ids],
         )
-
-    def _refresh_names(self, actor_ids: Iterable[str]) -> None:
-        """A non-gazetteer actor is named by the canonical name documents give it most
-        often (ties: the smallest), so its name does not depend on document order."""
-        ids = sorted(set(actor_ids))
-        if not ids:
-            return
-        placeholders = ", ".join("?" for _ in ids)
-        rows = self.con.execute(
-            f"SELECT da.actor_id, da.name, count(*) AS n, any_value(a.name) "
-            f"FROM document_actors da JOIN actors a ON a.id = da.actor_id "
-            f"WHERE da.actor_id IN ({placeholders}) AND a.gazetteer_id IS NULL AND da.name IS NOT NULL "
-            f"GROUP BY da.actor_id, da.name",
-            ids,
-        ).fetchall()
-        best: dict[str, tuple[int, str, str]] = {}
-        for aid, name, n, current in rows:
-            cand = (-int(n), name, current)
-            if aid not in best or cand[:2] < best[aid][:2]:
-                best[aid] = cand
-        for aid, (_, name, current) in sorted(best.items()):
-            if name != current:
-                self.con.execute("UPDATE actors SET name = ? WHERE id = ?", [name, aid])
-
-    def _drop_orphans(self, actor_ids: Iterable[str]) -> None:
-        """Actors no document refers to any more (after a replace) are removed."""
-        for aid in sorted(set(actor_ids)):
-            used = self.con.execute(
-                "SELECT 1 FROM document_actors WHERE actor_id = ? LIMIT 1", [aid]
-            ).fetchone()
-            if used is None:
-                for table in ("aliases", "mentions"):
-                    self.con.execute(f"DELETE FROM {table} WHERE actor_id = ?", [aid])
-                self.con.execute("DELETE FROM actors WHERE id = ?", [aid])
 
     # every column but the timestamps of the moment of writing
     _CONTENT_COLUMNS = {
