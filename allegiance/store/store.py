@@ -120,6 +120,43 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+#: a writer that waits for readers to let go of the file (``allegiance serve`` storing a
+#: review) leaves this file beside the store; readers that find it wait their turn, so a
+#: stream of CLI reads cannot keep the writer out. Older than WRITE_PENDING_STALE_S, it is
+#: the leftover of a killed process and ignored.
+WRITE_PENDING_SUFFIX = ".write-pending"
+WRITE_PENDING_STALE_S = 120.0
+
+
+def write_pending_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + WRITE_PENDING_SUFFIX)
+
+
+@contextmanager
+def announce_write(path: str | Path) -> Iterator[None]:
+    """Mark a write as waiting (see WRITE_PENDING_SUFFIX) for the length of the block."""
+    marker = write_pending_path(path)
+    try:
+        marker.touch()
+    except OSError:
+        pass  # a read-only folder: readers simply do not defer
+    try:
+        yield
+    finally:
+        try:
+            marker.unlink()
+        except OSError:
+            pass
+
+
+def _write_pending(path: Path) -> bool:
+    try:
+        return time.time() - write_pending_path(path).stat().st_mtime < WRITE_PENDING_STALE_S
+    except OSError:
+        return False
+
+
 def _is_lock_error(exc: Exception) -> bool:
     msg = str(exc).lower()
     if "lock" in msg and ("conflicting" in msg or "could not set" in msg):
@@ -147,6 +184,9 @@ class Store:
             raise StoreError(f"no store at {self.path}: run `allegiance ingest` first")
         deadline = time.monotonic() + max(0.0, wait)
         delay = 0.02
+        # a reader lets a waiting writer in first (within its own wait)
+        while read_only and wait > 0 and _write_pending(self.path) and time.monotonic() < deadline:
+            time.sleep(0.05)
         while True:
             try:
                 self.con = duckdb.connect(str(self.path), read_only=read_only)

@@ -30,6 +30,8 @@ from allegiance.store import corrections
 from allegiance.store import Store
 from allegiance.store import incidents as incident_rows
 from allegiance.store import queries
+from allegiance.export import FORMATS as EXPORT_FORMATS
+from allegiance.web import lists
 from allegiance.web.guard import (
     CSRF_HEADER, RequestGuard, StrictJSONRoute, allowed_host_names, new_token, validation_error,
 )
@@ -106,9 +108,10 @@ def _has_reviews(con) -> bool:
     )
 
 
-#: seconds a write waits for CLI readers to let go of the file (a read of a large store
-#: takes a few seconds), and a read waits for the reopening after a write
-WRITE_WAIT_S = 15.0
+#: seconds a write waits for CLI readers to let go of the file (an export of a large store
+#: takes a while; new readers queue behind a waiting write), and a read waits for the
+#: reopening after a write
+WRITE_WAIT_S = 60.0
 
 
 class WebStore:
@@ -141,6 +144,7 @@ class WebStore:
         """The store read-write for one write, under the lock; 409 on a read-only server,
         503 when CLI readers keep the file past ``WRITE_WAIT_S``."""
         from allegiance.store import StoreLockedError
+        from allegiance.store.store import announce_write
 
         if not self.writable:
             raise HTTPException(409, "the store is open read-only (allegiance serve --read-only); "
@@ -150,7 +154,8 @@ class WebStore:
                 yield self.store
                 return
             try:
-                self.store.reopen(read_only=False, wait=WRITE_WAIT_S)
+                with announce_write(self.store.path):  # new CLI readers wait behind this write
+                    self.store.reopen(read_only=False, wait=WRITE_WAIT_S)
             except StoreLockedError:
                 self.store.reopen(read_only=True, wait=WRITE_WAIT_S)
                 raise HTTPException(503, "the store is being read by another allegiance process; "
@@ -393,6 +398,7 @@ def create_app(
 
     def page(request: Request, name: str, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("relations", RELATIONS)
+        ctx.setdefault("formats", list(EXPORT_FORMATS))  # the export links (web/lists.py)
         ctx.setdefault("csrf_token", token)  # <meta name="csrf-token">, sent back by app.js
         return templates.TemplateResponse(request, name, ctx)
 
@@ -916,8 +922,24 @@ def create_app(
         return page(request, "network.html", active="network")
 
     @app.get("/actors/{actor_id}", response_class=HTMLResponse, include_in_schema=False)
-    def actor_page(request: Request, actor_id: str):
-        card = _card(actor_id)
+    def actor_page(request: Request, actor_id: str, rel: Optional[str] = Query(None, max_length=64),
+                   tpage: int = Query(1, ge=1), page_no: int = Query(1, ge=1, alias="page")):
+        # paged (web/lists.py): ties grouped by relation, "who leads", one page of the
+        # timeline; the whole card (/api/actors/{id}) of a 100,000-fact actor takes seconds
+        with ws.lock:
+            card = lists.actor_view(ws.con, actor_id, rel or None, tpage, page_no)
+            if card is None:
+                raise HTTPException(404, "no such actor")
+            card["incidents"] = [incident_rows.summary(r) for r in incident_rows.involving(ws.con, card["actor"]["id"])]
+        card["gazetteer"] = None
+        if card["actor"].get("gazetteer_id"):
+            from allegiance.resolve.gazetteer import load_gazetteer
+
+            e = load_gazetteer().by_id.get(card["actor"]["gazetteer_id"])
+            if e is not None:
+                card["gazetteer"] = {"id": e.id, "kind": e.kind, "country": e.country, "lat": e.lat, "lon": e.lon}
+        card["qs_ties"] = lambda page: lists.query_link(request, tpage=page)
+        card["qs_timeline"] = lambda page: lists.query_link(request, page=page)
         return page(request, "actor.html", active="actor", card=card)
 
     @app.get("/documents/{document_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -962,6 +984,7 @@ def create_app(
     def map_page(request: Request):
         return page(request, "map.html", active="map")
 
+    lists.register(app, ws, page)  # /documents, /actors, /review, /search, /api/export, HTML 404s
     return app
 
 
