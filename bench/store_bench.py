@@ -1,5 +1,6 @@
 """Store at scale: build a synthetic store of >= 1,000,000 facts in the real schema and
-time the real query functions.
+time the real query functions, and the network endpoint (``/api/graph``, grouped ties) over
+one-year windows (target: p95 under 500 ms).
 
     python bench/store_bench.py [--facts 1000000] [--db bench/.cache/store-1000000.duckdb] [--runs 50]
 
@@ -154,6 +155,18 @@ def main() -> None:
             ("network_as_of(date, relation, limit=1000)",
              lambda i: network_as_of(con, days[i], relation=rels[i], limit=1000)["edges"]),
         ]
+        # the network page's read: /api/graph over a one-year window, one edge per tie
+        # (allegiance/analysis/ties.py), timed through the endpoint's own function (no HTTP)
+        from allegiance.web.app import create_app
+
+        graph = next(r for r in create_app(store=store).routes if getattr(r, "path", "") == "/api/graph").endpoint
+        no_filters = dict(as_of=None, relation=None, source=None, actor=None, region=None,
+                          include_hedged=True, include_rejected=False)
+        graph_runs = max(5, args.runs // 10)
+        graph_cases = [
+            ("api_graph(since=Y, until=Y) grouped ties",
+             lambda i: graph(since=years[i], until=years[i], **no_filters)["edges"]),
+        ]
         hub_runs = max(5, args.runs // 10)
         hub_cases = [
             (f"actor_card(hub a0, {hub_deg} facts)", lambda i: store.actor_card("a0")["relations"]),
@@ -164,6 +177,11 @@ def main() -> None:
             fn(0)  # warm
             p50, p95, size = timed(fn, args.runs)
             print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({args.runs} runs)", flush=True)
+        for name, fn in graph_cases:
+            fn(0)  # warm
+            p50, p95, size = timed(fn, graph_runs)
+            verdict = "under" if p95 < 500 else "NOT under"
+            print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({graph_runs} runs; p95 {verdict} 500 ms)", flush=True)
         for name, fn in hub_cases:
             p50, p95, size = timed(fn, hub_runs)
             print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({hub_runs} runs)", flush=True)

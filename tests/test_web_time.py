@@ -235,6 +235,7 @@ def test_slider_changes_edges_and_nodes_keep_their_places(page):
     before = _positions(page)
     edges14 = _edge_keys(page)
     assert any(k.startswith(f"{o} member_of ") for k in edges14)
+    page.screenshot(path=str(DOCS / "network-2014.png"))
     _slide_to(page, "2018")
     page.wait_for_url("**/network?as_of=2018")
     _ready(page)

@@ -33,6 +33,8 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+from bisect import bisect_left, bisect_right
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from allegiance.records import SYMMETRIC_RELATIONS
@@ -47,6 +49,7 @@ _RELATED = BELONGING | {"merged_into", "leader_of"}
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
+@lru_cache(maxsize=65536)  # a store has a few thousand distinct dates; ties compare them millions of times
 def first_day(date: str) -> str:
     m = _DATE.match(date)
     if not m:
@@ -113,6 +116,8 @@ def place_in_time(rows: list[dict], dates: dict[str, tuple[str | None, str | Non
             f["when"], f["date_source"], f["date_basis"] = own, "stated", None
             continue
         when, basis = dates.get(f.get("document_id"), (None, None))
+        if when is None and f.get("date_source") == "published" and f.get("date") and _DATE.match(f["date"]):
+            when, basis = f["date"], "published"  # the store dated it by its article's publication
         if when is None and f.get("published") and _DATE.match(f["published"]):
             when, basis = f["published"], "published"
         f["when"] = when
@@ -143,6 +148,59 @@ def load(fetch: Callable[..., list[dict]], con, *, since: str | None = None, unt
     return rows
 
 
+def load_slim(con, *, since: str | None = None, until: str | None = None, relation: str | None = None,
+              actor_ids: list[str] | None = None, source: str | None = None, include_hedged: bool = True,
+              include_rejected: bool = False) -> list[dict]:
+    """The columns ties need (no evidence, names or joins), filtered in SQL, placed in time.
+
+    What the network reads on a big store: a one-year window of the 1M-fact bench store is
+    ~40k facts, and reading them whole with names and documents costs seconds
+    (bench/store_bench.py). Rows are those of ``Store.facts`` with the filters applied the
+    same way (rejected facts left out unless asked); evidence comes later, per tie."""
+    from allegiance.store import queries
+
+    where, params = [], []
+    # facts without any date (articles without a publication date) are placed by their
+    # article's latest stated date, after the query: then the bounds cannot go to SQL
+    bounded = not con.execute("SELECT count(*) FROM facts WHERE date IS NULL").fetchone()[0]
+    if since and bounded:
+        c, a = queries.date_since(queries.check_date(since))
+        where.append(c)
+        params += a
+    if until and bounded:
+        c, a = queries.date_until(queries.check_date(until))
+        where.append(c)
+        params += a
+    if relation:
+        where.append("f.relation = ?")
+        params.append(relation.strip())
+    if actor_ids is not None:
+        where.append("(f.subject_id IN (SELECT unnest(?::VARCHAR[])) OR f.object_id IN (SELECT unnest(?::VARCHAR[])))")
+        params += [list(actor_ids), list(actor_ids)]
+    frm = "FROM facts f"
+    if source:
+        frm += " JOIN documents d ON d.id = f.document_id"
+        where.append("(contains(lower(d.doc_id), lower(?)) OR contains(lower(coalesce(d.source, '')), lower(?)) "
+                     "OR contains(lower(coalesce(d.title, '')), lower(?)))")
+        params += [source, source, source]
+    if not include_hedged:
+        where.append("NOT coalesce(f.hedged, false)")
+    if not include_rejected and (clause := queries.not_rejected(con)):
+        where.append(clause)
+    sql = ('SELECT f.id, f.subject_id, f.relation, f.object_id, f.date, f.date_source, f.document_id, '
+           f'coalesce(f.hedged, false) AS hedged {frm}' + (" WHERE " + " AND ".join(where) if where else ""))
+    cur = con.execute(sql, params)
+    names = [c[0] for c in cur.description]
+    rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    place_in_time(rows, article_dates(con, {f["document_id"] for f in rows if not f.get("date")}))
+    lo = first_day(since) if since else None
+    hi = last_day(until) if until else None
+    if lo or hi:
+        rows = [f for f in rows if not f["when"] or (
+            (not lo or last_day(f["when"]) >= lo) and (not hi or first_day(f["when"]) <= hi))]
+    return rows
+
+
 # -- ties ----------------------------------------------------------------------------
 def _evidence(f: dict) -> dict:
     return {k: f.get(k) for k in (
@@ -168,8 +226,8 @@ def build_ties(rows: list[dict]) -> list[dict]:
             s_first = f["subject_id"] == k[0]
             t = ties[k] = {
                 "id": tie_id(k), "subject_id": k[0], "relation": k[1], "object_id": k[2],
-                "subject": f["subject"] if s_first else f["object"],
-                "object": f["object"] if s_first else f["subject"],
+                "subject": f.get("subject") if s_first else f.get("object"),
+                "object": f.get("object") if s_first else f.get("subject"),
                 "subject_type": f.get("subject_type") if s_first else f.get("object_type"),
                 "object_type": f.get("object_type") if s_first else f.get("subject_type"),
                 "facts": [],
@@ -182,13 +240,41 @@ def build_ties(rows: list[dict]) -> list[dict]:
         if r in _RELATED:
             related.setdefault(s, set()).add(o)
             related.setdefault(o, set()).add(s)
-    # ending events per subject, date order
-    enders: dict[str, list[dict]] = {}
+    # ending events, date order: defections per (subject, group), belongings per subject
+    defections: dict[tuple[str, str], list[tuple[str, dict]]] = {}
+    belongings: dict[str, list[tuple[str, dict]]] = {}
     for f in rows:
-        if f.get("when") and (f["relation"] in DEFECTION or f["relation"] in BELONGING):
-            enders.setdefault(f["subject_id"], []).append(f)
-    for evs in enders.values():
-        evs.sort(key=lambda f: (first_day(f["when"]), f["id"]))
+        if not f.get("when"):
+            continue
+        if f["relation"] in DEFECTION:
+            defections.setdefault((f["subject_id"], f["object_id"]), []).append((first_day(f["when"]), f))
+        elif f["relation"] in BELONGING:
+            belongings.setdefault(f["subject_id"], []).append((first_day(f["when"]), f))
+    for evs in (*defections.values(), *belongings.values()):
+        evs.sort(key=lambda e: (e[0], e[1]["id"]))
+    days = {k: [e[0] for e in evs] for k, evs in defections.items()}
+    bdays = {k: [e[0] for e in evs] for k, evs in belongings.items()}
+
+    def end_of(subject: str, relation: str, obj: str, start: str) -> dict | None:
+        """The first event ending a span of this tie that starts on ``start`` (a defection
+        from the group on or after it; a belonging elsewhere strictly after it); on the
+        same day the defection wins, as it explains the end."""
+        best = None
+        evs = defections.get((subject, obj))
+        if evs:
+            i = bisect_left(days[(subject, obj)], start)
+            if i < len(evs):
+                best = evs[i]
+        if relation in BELONGING and subject in belongings:
+            evs, ds = belongings[subject], bdays[subject]
+            near = related.get(obj, ())
+            for at, e in evs[bisect_right(ds, start):]:
+                if best is not None and at >= best[0]:
+                    break
+                if e["object_id"] != obj and e["object_id"] not in near:
+                    best = (at, e)
+                    break
+        return best[1] if best else None
 
     out = []
     for k, t in ties.items():
@@ -197,26 +283,23 @@ def build_ties(rows: list[dict]) -> list[dict]:
                                   f.get("doc_id") or "", f.get("start") or 0, f["id"]))
         dated = [f for f in facts if f.get("when")]
         subject, relation, obj = k
-        ends: list[dict] = []
-        if relation in ENDED_BY_DEFECTION:
-            for e in enders.get(subject, ()):
-                if e["relation"] in DEFECTION and e["object_id"] == obj:
-                    ends.append({"at": first_day(e["when"]), "strict": False, "fact": e})
-                elif (relation in BELONGING and e["relation"] in BELONGING and e["object_id"] != obj
-                      and e["object_id"] not in related.get(obj, ())):
-                    ends.append({"at": first_day(e["when"]), "strict": True, "fact": e})
-            ends.sort(key=lambda e: (e["at"], e["strict"]))  # the same day: the defection explains it
+        ends = relation in ENDED_BY_DEFECTION
         spans: list[dict] = []
+        end_day = None
         for f in dated:
             day = first_day(f["when"])
-            if spans and spans[-1]["end"] is None:
-                continue  # already in force
-            if spans and day <= first_day(spans[-1]["end"]):
-                continue  # reported up to its end: that is the span that ended
-            spans.append({"start": f["when"], "_start": day, "end": None, "ended_by": None})
-            _close(spans[-1], ends)  # a later fact of the tie reopens it only after this end
-        for sp in spans:
-            sp.pop("_start", None)
+            if spans and (end_day is None or day <= end_day):
+                continue  # in force already, or reported up to its end: the span that ended
+            span = {"start": f["when"], "end": None, "ended_by": None}
+            spans.append(span)
+            e = end_of(subject, relation, obj, day) if ends else None
+            if e is None:
+                end_day = None
+                if ends:
+                    continue
+                break  # never ends: every later fact is in this span
+            span["end"], span["ended_by"] = e["when"], _evidence(e)
+            end_day = first_day(e["when"])  # a later fact of the tie reopens it after this
         t.update(
             facts=[_evidence(f) for f in facts],
             sources=len({f.get("document_id") for f in facts}),
@@ -230,16 +313,6 @@ def build_ties(rows: list[dict]) -> list[dict]:
         out.append(t)
     out.sort(key=lambda t: (t["subject_id"], t["relation"], t["object_id"]))
     return out
-
-
-def _close(span: dict, ends: list[dict]) -> None:
-    """End ``span`` at the first ending event on or after its start (strictly after, for a
-    new belonging elsewhere: reported the same day, both ties stand)."""
-    for e in ends:
-        if e["at"] > span["_start"] or (e["at"] == span["_start"] and not e["strict"]):
-            span["end"] = e["fact"]["when"]
-            span["ended_by"] = _evidence(e["fact"])
-            return
 
 
 def in_force(tie: dict, date: str) -> dict | None:

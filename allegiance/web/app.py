@@ -529,7 +529,14 @@ def create_app(
         Otherwise the facts of the [since, until] window (filters in SQL), grouped."""
         _check_dates(since=since, until=until, as_of=as_of)
         common = dict(source=source or None, include_hedged=include_hedged, include_rejected=include_rejected)
-        if as_of:
+        if _slim():
+            if as_of:
+                rows = tie_rows.load_slim(ws.con, until=as_of.strip(), **common)
+            else:
+                ids = queries.resolve_actor_ids(ws.con, actor) if actor else None
+                rows = tie_rows.load_slim(ws.con, since=since or None, until=until or None,
+                                          relation=relation or None, actor_ids=ids, **common)
+        elif as_of:
             rows = tie_rows.load(ws.facts, ws.con, until=as_of.strip(), keep_undated=True, **common)
         else:
             rows = tie_rows.load(ws.facts, ws.con, since=since or None, until=until or None, keep_undated=True,
@@ -552,6 +559,12 @@ def create_app(
         counts = {"facts": len(shown), "as_reported": sum(1 for f in shown if f["date_source"] == "as_reported"),
                   "undated": undated, "ties": len(ties)}
         return ties, counts
+
+    def _slim() -> bool:
+        """Whether the network may read the store's rows as they are (load_slim): yes unless
+        some review corrected a relation, which WebStore.facts overlays on older rows."""
+        return not (_has_reviews(ws.con) and ws.con.execute(
+            "SELECT count(*) FROM reviews WHERE action = 'correct' AND relation IS NOT NULL").fetchone()[0])
 
     def _tie_filters(since, until, as_of, relation, source, actor, region, include_hedged, include_rejected):
         return dict(since=since, until=until, as_of=as_of, relation=relation, source=source, actor=actor,
@@ -627,10 +640,18 @@ def create_app(
         with ws.lock:
             ties, _ = _graph_ties(**_tie_filters(since, until, as_of, relation, source, actor, region,
                                                  include_hedged, include_rejected))
-        for t in ties:
-            if t["id"] == tie_id:
-                return t
-        raise HTTPException(404, "no such tie under these filters")
+            tie = next((t for t in ties if t["id"] == tie_id), None)
+            if tie is None:
+                raise HTTPException(404, "no such tie under these filters")
+            if tie["facts"] and tie["facts"][0].get("evidence") is None:
+                # found from the slim rows: read this tie's facts whole (one relation's worth)
+                wanted = {f["id"] for f in tie["facts"]}
+                full = tie_rows.load(ws.facts, ws.con, until=(as_of or until or None), since=None if as_of else since,
+                                     relation=tie["relation"], source=source or None, include_hedged=include_hedged,
+                                     include_rejected=include_rejected)
+                tie = dict(tie, facts=[f for t in tie_rows.build_ties([f for f in full if f["id"] in wanted])
+                                       for f in t["facts"]])
+        return tie
 
     def _changes(since, until, source, include_hedged, include_rejected) -> dict:
         if not since or not until:

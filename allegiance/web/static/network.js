@@ -246,7 +246,10 @@
       if (mine !== seq) return;
       if (!state.loads) cy.elements().remove();
       draw(g, false);
-      if (!state.loads) cy.fit(undefined, 20);
+      if (!state.loads) {
+        cy.fit(undefined, 20);
+        if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }  // a handful of nodes: not giant
+      }
       state.loads += 1;
       state.url = q.toString();
       var c = g.counts || {};
