@@ -251,3 +251,46 @@ def test_show_finds_gazetteer_names(tmp_path):
         for name in names:
             assert s.find_actors(name)[0]["id"] == "islamic_state", name
         assert [f["id"] for f in s.facts(actor="Daesh")] == [f["id"] for f in s.facts(actor="Islamic State")]
+
+
+# -- the web API ----------------------------------------------------------------------------
+def test_web_api_corrections_reviewer_and_refusals(db):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from allegiance.web.app import create_app
+
+    app = create_app(db, reviewer="web-analyst")
+    with TestClient(app, base_url="http://127.0.0.1", headers={"X-CSRF-Token": app.state.csrf_token}) as c:
+        kerrat = c.get("/api/search", params={"q": "Tin Kerrat"}).json()[0]["id"]
+        # no CSRF token: refused, nothing changed
+        bare = TestClient(app, base_url="http://127.0.0.1")
+        assert bare.post(f"/api/actors/{kerrat}/split-alias", json={"alias": "Kerrat Wells"}).status_code == 403
+        assert c.post(f"/api/actors/{kerrat}/split-alias", json={"alias": "No Such"}).status_code == 422
+        r = c.post(f"/api/actors/{kerrat}/split-alias", json={"alias": "Kerrat Wells"})
+        assert r.status_code == 200, r.text
+        assert c.get("/api/search", params={"q": "Kerrat Wells"}).json()[0]["id"] == r.json()["new_id"] != kerrat
+
+        keep = c.get("/api/search", params={"q": "Abu Tarek Zemmouri"}).json()[0]["id"]
+        r = c.post(f"/api/actors/{keep}/merge", json={"other": "Tarek al-Zemouri"})
+        assert r.status_code == 200, r.text
+        gone = r.json()["from"]
+        assert [m["from"] for m in c.get(f"/api/actors/{keep}/merges").json()] == [gone]
+        assert c.post(f"/api/actors/{keep}/merge", json={"other": "Abu Tarek Zemmouri"}).status_code == 422
+        leaders = {f["subject_id"] for f in c.get("/api/facts", params={"relation": "leader_of"}).json()}
+        assert leaders == {keep}
+        assert c.post(f"/api/actors/{gone}/unmerge", json={}).status_code == 200
+        leaders = {f["subject_id"] for f in c.get("/api/facts", params={"relation": "leader_of"}).json()}
+        assert leaders == {keep, gone}
+
+        fact = c.get("/api/facts", params={"relation": "allied_with"}).json()[0]
+        r = c.post(f"/api/facts/{fact['id']}/review", json={"action": "correct", "object": "Ouled Mesra"})
+        assert r.status_code == 200, r.text
+        mesra = c.get("/api/search", params={"q": "Ouled Mesra"}).json()[0]["id"]
+        # the network draws the corrected ends: the edge carrying this fact joins the new object
+        ends = [{e["source"], e["target"]} for e in c.get("/api/graph").json()["edges"] if fact["id"] in e["fact_ids"]]
+        assert ends == [{fact["subject_id"], mesra}]
+        audit = c.get("/api/audit").json()
+        assert [a["action"] for a in audit] == ["split-alias", "merge", "unmerge", "review:correct"]
+        assert {a["user"] for a in audit} == {"web-analyst"}
+    app.state.ws.store.close()
