@@ -222,7 +222,8 @@ def test_refusals(db):
 
 
 # -- one lookup (item 7) ------------------------------------------------------------------
-TEXT_IS = "Raqqa, 2 June 2016. Fighters of the Islamic State withdrew from the outskirts of Raqqa."
+TEXT_IS = ("Raqqa, 2 June 2016. Fighters of the Islamic State withdrew from the outskirts of Raqqa. "
+           "Abu Bakr al-Baghdadi leads the Islamic State.")
 
 
 def test_show_finds_gazetteer_names(tmp_path):
@@ -230,8 +231,10 @@ def test_show_finds_gazetteer_names(tmp_path):
     ex = build_extraction(
         "is.txt", TEXT_IS,
         [("e1", "ORG", "Islamic State", ["Islamic State"], "islamic_state"),
-         ("e2", "PLACE", "Raqqa", ["Raqqa"], None)],
-        [("e1", "active_in", "e2", "Fighters of the Islamic State withdrew from the outskirts of Raqqa.")],
+         ("e2", "PLACE", "Raqqa", ["Raqqa"], None),
+         ("e3", "PERSON", "Abu Bakr al-Baghdadi", ["Abu Bakr al-Baghdadi"], "abu_bakr_al_baghdadi")],
+        [("e1", "active_in", "e2", "Fighters of the Islamic State withdrew from the outskirts of Raqqa."),
+         ("e3", "leader_of", "e1", "Abu Bakr al-Baghdadi leads the Islamic State.")],
         published="2016-06-02")
     with Store(db) as s:
         s.add_extractions([ex])
@@ -239,17 +242,19 @@ def test_show_finds_gazetteer_names(tmp_path):
 
     entry = load_gazetteer().lookup("Daesh")
     assert entry is not None and entry.id == "islamic_state"
-    names = ["Daesh", "ISIL", "Islamic State", "islamic state"]
-    arabic = [n for n in (entry.aliases or []) if any("\u0600" <= c <= "\u06ff" for c in n)]
-    names += arabic[:1]
-    for name in names:
+    # The gazetteer has no Arabic-script names today (a lookup by one would go the same
+    # way, through its match key); names the corpus never used, and diacritics:
+    names = {"Daesh": "islamic_state", "ISIL": "islamic_state", "islamic state": "islamic_state",
+             "Abu Duaa": "abu_bakr_al_baghdadi",            # a nom de guerre
+             "Abū Bakr al-Baghdādī": "abu_bakr_al_baghdadi"}  # with diacritics
+    for name, want in names.items():
         res = cli("show", name, "--db", str(db))
         assert res.exit_code == 0, (name, res.output)
-        assert "id=islamic_state" in res.output, name
+        assert f"id={want}" in res.output, name
     # the web search calls the same function: same first actor for every name
     with Store(db, read_only=True) as s:
-        for name in names:
-            assert s.find_actors(name)[0]["id"] == "islamic_state", name
+        for name, want in names.items():
+            assert s.find_actors(name)[0]["id"] == want, name
         assert [f["id"] for f in s.facts(actor="Daesh")] == [f["id"] for f in s.facts(actor="Islamic State")]
 
 
