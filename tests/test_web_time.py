@@ -166,6 +166,30 @@ def test_a_new_membership_elsewhere_ends_the_old_one_unless_the_groups_are_tied(
     assert ties[("q", "member_of", "a")]["spans"][0]["end"] is None  # a is an affiliate of c
 
 
+def test_window_ties_grouped_in_sql_equal_the_python_grouping(tmp_path):
+    """The network's SQL grouping (window_ties) gives the ties build_ties gives over the
+    same rows: ids, sources, dates, fact ids in order, spans and what ended them."""
+    with Store(tmp_path / "dated.duckdb") as store:
+        for ex in time_extractions()[:3]:  # every fact has a date (own or published)
+            store.add_extraction(ex)
+        assert T.window_ties(store.con) is not None
+
+        def norm(ties):
+            return sorted((t["id"], t["sources"], t["first"], t["last"], t["as_reported"], t["hedged"],
+                           [f["id"] for f in t["facts"]],
+                           [(sp["start"], sp["end"], (sp["ended_by"] or {}).get("id")) for sp in t["spans"]])
+                          for t in ties)
+
+        for since, until in ((None, None), ("2014", "2018"), ("2016", "2016"), (None, "2015"), ("2018-08", None)):
+            sql = T.window_ties(store.con, since=since, until=until)
+            py = T.build_ties(T.load_slim(store.con, since=since, until=until))
+            assert norm(sql) == norm(py) and sql, (since, until)
+        ended = [t for t in T.window_ties(store.con) if t["spans"][0]["end"]]
+        assert [(t["relation"], t["spans"][0]["end"]) for t in ended] == [("member_of", "2018-08")]
+        store.add_extraction(time_extractions()[3])  # a fact with no date at all: not for SQL
+        assert T.window_ties(store.con) is None
+
+
 # -- the API ------------------------------------------------------------------------------
 def test_api_graph_groups_ties_and_answers_as_of(http, server):
     ids = server.state.ids

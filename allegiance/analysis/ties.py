@@ -148,21 +148,13 @@ def load(fetch: Callable[..., list[dict]], con, *, since: str | None = None, unt
     return rows
 
 
-def load_slim(con, *, since: str | None = None, until: str | None = None, relation: str | None = None,
-              actor_ids: list[str] | None = None, source: str | None = None, include_hedged: bool = True,
-              include_rejected: bool = False) -> list[dict]:
-    """The columns ties need (no evidence, names or joins), filtered in SQL, placed in time.
-
-    What the network reads on a big store: a one-year window of the 1M-fact bench store is
-    ~40k facts, and reading them whole with names and documents costs seconds
-    (bench/store_bench.py). Rows are those of ``Store.facts`` with the filters applied the
-    same way (rejected facts left out unless asked); evidence comes later, per tie."""
+def _slim_filter(con, since, until, relation, actor_ids, source, include_hedged, include_rejected,
+                 bounded: bool) -> tuple[str, list[str], list[Any]]:
+    """FROM clause, WHERE conditions and parameters of ``Store.facts``'s filters; date bounds
+    only when ``bounded`` (no fact without a date)."""
     from allegiance.store import queries
 
     where, params = [], []
-    # facts without any date (articles without a publication date) are placed by their
-    # article's latest stated date, after the query: then the bounds cannot go to SQL
-    bounded = not con.execute("SELECT count(*) FROM facts WHERE date IS NULL").fetchone()[0]
     if since and bounded:
         c, a = queries.date_since(queries.check_date(since))
         where.append(c)
@@ -187,6 +179,26 @@ def load_slim(con, *, since: str | None = None, until: str | None = None, relati
         where.append("NOT coalesce(f.hedged, false)")
     if not include_rejected and (clause := queries.not_rejected(con)):
         where.append(clause)
+    return frm, where, params
+
+
+def _bounded(con) -> bool:
+    # facts without any date (articles without a publication date) are placed by their
+    # article's latest stated date, after the query: then the bounds cannot go to SQL
+    return not con.execute("SELECT count(*) FROM facts WHERE date IS NULL").fetchone()[0]
+
+
+def load_slim(con, *, since: str | None = None, until: str | None = None, relation: str | None = None,
+              actor_ids: list[str] | None = None, source: str | None = None, include_hedged: bool = True,
+              include_rejected: bool = False) -> list[dict]:
+    """The columns ties need (no evidence, names or joins), filtered in SQL, placed in time.
+
+    What the network reads on a big store: a one-year window of the 1M-fact bench store is
+    ~40k facts, and reading them whole with names and documents costs seconds
+    (bench/store_bench.py). Rows are those of ``Store.facts`` with the filters applied the
+    same way (rejected facts left out unless asked); evidence comes later, per tie."""
+    frm, where, params = _slim_filter(con, since, until, relation, actor_ids, source, include_hedged,
+                                      include_rejected, _bounded(con))
     sql = ('SELECT f.id, f.subject_id, f.relation, f.object_id, f.date, f.date_source, f.document_id, '
            f'coalesce(f.hedged, false) AS hedged {frm}' + (" WHERE " + " AND ".join(where) if where else ""))
     cur = con.execute(sql, params)
@@ -201,6 +213,50 @@ def load_slim(con, *, since: str | None = None, until: str | None = None, relati
     return rows
 
 
+def window_ties(con, *, since: str | None = None, until: str | None = None, relation: str | None = None,
+                actor_ids: list[str] | None = None, source: str | None = None, include_hedged: bool = True,
+                include_rejected: bool = False) -> list[dict] | None:
+    """``build_ties(load_slim(...))`` with the grouping done in SQL: the ties of a window with
+    their fact ids and dates, and spans from the window's ending facts (read apart, few
+    columns). None when some fact has no date at all (then ``load_slim`` places it)."""
+    if not _bounded(con):
+        return None
+    frm, where, params = _slim_filter(con, since, until, relation, actor_ids, source, include_hedged,
+                                      include_rejected, True)
+    cond = " WHERE " + " AND ".join(where) if where else ""
+    sym = ", ".join(f"'{r}'" for r in sorted(SYMMETRIC_RELATIONS))
+    swap = f"f.relation IN ({sym}) AND f.object_id < f.subject_id"
+    grouped = con.execute(
+        f"SELECT s, relation, o, count(DISTINCT document_id), bool_and(hedged), list(id ORDER BY date, id), "
+        f"list(date ORDER BY date, id), list(date_source ORDER BY date, id) FROM ("
+        f"SELECT f.id, CASE WHEN {swap} THEN f.object_id ELSE f.subject_id END AS s, f.relation, "
+        f"CASE WHEN {swap} THEN f.subject_id ELSE f.object_id END AS o, f.date, f.date_source, f.document_id, "
+        f"coalesce(f.hedged, false) AS hedged {frm}{cond}) GROUP BY s, relation, o", params).fetchall()
+    enders = ", ".join(f"'{r}'" for r in sorted(DEFECTION | BELONGING))
+    events = [{"id": i, "subject_id": s_, "relation": r_, "object_id": o_, "when": d, "date": d,
+               "date_source": "stated" if ds == "text" else "as_reported"}
+              for i, s_, r_, o_, d, ds in con.execute(
+                  f"SELECT f.id, f.subject_id, f.relation, f.object_id, f.date, f.date_source {frm}{cond}"
+                  f"{' AND' if cond else ' WHERE'} f.relation IN ({enders})", params).fetchall()]
+    end_of = _ender([(g[0], g[1], g[2]) for g in grouped], events)
+    out = []
+    for s_, r_, o_, sources, hedged, ids, dates, sources_of_date in grouped:
+        key = (s_, r_, o_)
+        # list() orders dates as strings; spans and first/last compare first days
+        order = sorted(range(len(ids)), key=lambda i: (first_day(dates[i]), ids[i]))
+        whens = [dates[i] for i in order]
+        facts = [{"id": ids[i], "when": dates[i], "date_source": "stated" if sources_of_date[i] == "text"
+                  else "as_reported"} for i in order]
+        out.append({
+            "id": tie_id(key), "subject_id": s_, "relation": r_, "object_id": o_, "subject": None, "object": None,
+            "facts": facts, "sources": sources, "first": whens[0], "last": max(whens, key=first_day),
+            "as_reported": sum(1 for f in facts if f["date_source"] == "as_reported"), "undated": 0,
+            "hedged": bool(hedged), "spans": _spans(key, whens, end_of),
+        })
+    out.sort(key=lambda t: (t["subject_id"], t["relation"], t["object_id"]))
+    return out
+
+
 # -- ties ----------------------------------------------------------------------------
 def _evidence(f: dict) -> dict:
     return {k: f.get(k) for k in (
@@ -209,41 +265,21 @@ def _evidence(f: dict) -> dict:
         "attributed_to", "original_relation", "review")}
 
 
-def build_ties(rows: list[dict]) -> list[dict]:
-    """Group facts into ties and compute their spans (see the module doc).
-
-    Each tie: ``id``, ``subject_id``, ``relation``, ``object_id`` (+ names and types),
-    ``facts`` (evidence rows, date order, undated last), ``sources`` (distinct documents),
-    ``first``/``last`` (dates of its dated facts), ``as_reported`` (how many of them are
-    dated by their article), ``undated``, ``hedged`` (every fact hedged), ``spans``: list of
-    ``{"start", "end", "ended_by"}`` (``end`` None while in force; ``ended_by`` the ending
-    fact's evidence)."""
-    ties: dict[tuple, dict] = {}
-    for f in rows:
-        k = _key(f)
-        t = ties.get(k)
-        if t is None:
-            s_first = f["subject_id"] == k[0]
-            t = ties[k] = {
-                "id": tie_id(k), "subject_id": k[0], "relation": k[1], "object_id": k[2],
-                "subject": f.get("subject") if s_first else f.get("object"),
-                "object": f.get("object") if s_first else f.get("subject"),
-                "subject_type": f.get("subject_type") if s_first else f.get("object_type"),
-                "object_type": f.get("object_type") if s_first else f.get("subject_type"),
-                "facts": [],
-            }
-        t["facts"].append(f)
+def _ender(keys: Iterable[tuple[str, str, str]], events: Iterable[dict]) -> Callable[..., dict | None]:
+    """``end_of(subject, relation, obj, start_day)``: the fact ending a span of that tie that
+    starts on ``start_day`` (see the module doc), from the ties' keys (which groups are tied
+    to each other) and the dated facts that may end a tie."""
     # the groups each group is tied to (either direction): a new belonging to one of them
     # does not end the old one
     related: dict[str, set[str]] = {}
-    for (s, r, o) in ties:
+    for (s, r, o) in keys:
         if r in _RELATED:
             related.setdefault(s, set()).add(o)
             related.setdefault(o, set()).add(s)
     # ending events, date order: defections per (subject, group), belongings per subject
     defections: dict[tuple[str, str], list[tuple[str, dict]]] = {}
     belongings: dict[str, list[tuple[str, dict]]] = {}
-    for f in rows:
+    for f in events:
         if not f.get("when"):
             continue
         if f["relation"] in DEFECTION:
@@ -276,30 +312,64 @@ def build_ties(rows: list[dict]) -> list[dict]:
                     break
         return best[1] if best else None
 
+    return end_of
+
+
+def _spans(key: tuple[str, str, str], whens: list[str], end_of) -> list[dict]:
+    """The spans of a tie whose dated facts fall on ``whens`` (date order)."""
+    subject, relation, obj = key
+    ends = relation in ENDED_BY_DEFECTION
+    spans: list[dict] = []
+    end_day = None
+    for when in whens:
+        day = first_day(when)
+        if spans and (end_day is None or day <= end_day):
+            continue  # in force already, or reported up to its end: the span that ended
+        span = {"start": when, "end": None, "ended_by": None}
+        spans.append(span)
+        e = end_of(subject, relation, obj, day) if ends else None
+        if e is None:
+            if not ends:
+                break  # never ends: every later fact is in this span
+            end_day = None
+            continue
+        span["end"], span["ended_by"] = e["when"], _evidence(e)
+        end_day = first_day(e["when"])  # a later fact of the tie reopens it after this
+    return spans
+
+
+def build_ties(rows: list[dict]) -> list[dict]:
+    """Group facts into ties and compute their spans (see the module doc).
+
+    Each tie: ``id``, ``subject_id``, ``relation``, ``object_id`` (+ names and types),
+    ``facts`` (evidence rows, date order, undated last), ``sources`` (distinct documents),
+    ``first``/``last`` (dates of its dated facts), ``as_reported`` (how many of them are
+    dated by their article), ``undated``, ``hedged`` (every fact hedged), ``spans``: list of
+    ``{"start", "end", "ended_by"}`` (``end`` None while in force; ``ended_by`` the ending
+    fact's evidence)."""
+    ties: dict[tuple, dict] = {}
+    for f in rows:
+        k = _key(f)
+        t = ties.get(k)
+        if t is None:
+            s_first = f["subject_id"] == k[0]
+            t = ties[k] = {
+                "id": tie_id(k), "subject_id": k[0], "relation": k[1], "object_id": k[2],
+                "subject": f.get("subject") if s_first else f.get("object"),
+                "object": f.get("object") if s_first else f.get("subject"),
+                "subject_type": f.get("subject_type") if s_first else f.get("object_type"),
+                "object_type": f.get("object_type") if s_first else f.get("subject_type"),
+                "facts": [],
+            }
+        t["facts"].append(f)
+    end_of = _ender(ties.keys(), rows)
     out = []
     for k, t in ties.items():
         facts = t["facts"]
         facts.sort(key=lambda f: (f.get("when") is None, first_day(f["when"]) if f.get("when") else "",
                                   f.get("doc_id") or "", f.get("start") or 0, f["id"]))
         dated = [f for f in facts if f.get("when")]
-        subject, relation, obj = k
-        ends = relation in ENDED_BY_DEFECTION
-        spans: list[dict] = []
-        end_day = None
-        for f in dated:
-            day = first_day(f["when"])
-            if spans and (end_day is None or day <= end_day):
-                continue  # in force already, or reported up to its end: the span that ended
-            span = {"start": f["when"], "end": None, "ended_by": None}
-            spans.append(span)
-            e = end_of(subject, relation, obj, day) if ends else None
-            if e is None:
-                end_day = None
-                if ends:
-                    continue
-                break  # never ends: every later fact is in this span
-            span["end"], span["ended_by"] = e["when"], _evidence(e)
-            end_day = first_day(e["when"])  # a later fact of the tie reopens it after this
+        spans = _spans(k, [f["when"] for f in dated], end_of)
         t.update(
             facts=[_evidence(f) for f in facts],
             sources=len({f.get("document_id") for f in facts}),

@@ -529,13 +529,17 @@ def create_app(
         Otherwise the facts of the [since, until] window (filters in SQL), grouped."""
         _check_dates(since=since, until=until, as_of=as_of)
         common = dict(source=source or None, include_hedged=include_hedged, include_rejected=include_rejected)
+        grouped = None
         if _slim():
             if as_of:
                 rows = tie_rows.load_slim(ws.con, until=as_of.strip(), **common)
             else:
                 ids = queries.resolve_actor_ids(ws.con, actor) if actor else None
-                rows = tie_rows.load_slim(ws.con, since=since or None, until=until or None,
-                                          relation=relation or None, actor_ids=ids, **common)
+                window = dict(since=since or None, until=until or None, relation=relation or None, actor_ids=ids,
+                              **common)
+                # grouped in SQL when every fact has a date; else the rows, placed in time
+                grouped = tie_rows.window_ties(ws.con, **window)
+                rows = [] if grouped is not None else tie_rows.load_slim(ws.con, **window)
         elif as_of:
             rows = tie_rows.load(ws.facts, ws.con, until=as_of.strip(), keep_undated=True, **common)
         else:
@@ -545,7 +549,10 @@ def create_app(
         rows = [f for f in rows if f["when"] or not (as_of or since or until)]
         if region and region.strip() and not as_of:
             rows = _in_region(rows, region.strip())
-        ties = tie_rows.build_ties(rows)
+        if grouped is not None:
+            ties = _in_region(grouped, region.strip()) if region and region.strip() else grouped
+        else:
+            ties = tie_rows.build_ties(rows)
         if as_of:
             ties = tie_rows.network_as_of(ties, as_of.strip())
             if relation:
