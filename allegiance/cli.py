@@ -1059,6 +1059,18 @@ def split_alias_cmd(
     _line(f"split {r['alias']!r} off {r['actor']} into {r['new_id']}")
 
 
+@app.command("unsplit")
+@_guarded
+def unsplit_cmd(
+    split: str = typer.Argument(..., help="The split-off alias, its actor id, or the split id."),
+    db: str = DbOption,
+    user: Optional[str] = ReviewerOption,
+) -> None:
+    """Undo an alias split: the alias goes back to the actor it was split off."""
+    r = _correct(db, "unsplit", split, user=user)
+    _line(f"alias split undone: back on {r['actor']}")
+
+
 @app.command("review")
 @_guarded
 def review_cmd(

@@ -145,6 +145,13 @@ def test_split_alias_and_its_survival(db):
     with Store(db, read_only=True) as s:
         assert "Kerrat Wells" not in {al["alias"] for al in s.actor_card(kerrat)["aliases"]}
         assert s.audit()[-1]["action"] == "split-alias"
+    res = cli("unsplit", "Kerrat Wells", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    assert ids_of(db, "Kerrat Wells")[0] == kerrat
+    with Store(db) as s:  # undone, a re-ingest does not split again
+        s.add_extractions(docs(version="test-3"))
+        assert "Kerrat Wells" in {al["alias"] for al in s.actor_card(kerrat)["aliases"]}
+        assert [r["action"] for r in s.audit()] == ["split-alias", "unsplit"]
 
 
 def _fact(db, relation):

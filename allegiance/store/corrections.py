@@ -436,9 +436,13 @@ def split_alias(con, actor_name: str, alias: str, user: str) -> dict:
 
 
 def unsplit(con, split_id: str, user: str) -> dict:
-    row = con.execute("SELECT actor_key, new_id, alias FROM alias_splits WHERE id = ? AND undone_at IS NULL", [split_id]).fetchone()
+    """Undo an alias split: ``split_id`` is the split id, the alias, or the split-off actor's id."""
+    row = con.execute("SELECT id FROM alias_splits WHERE undone_at IS NULL AND (id = ? OR new_id = ? OR norm = ?) "
+                      "ORDER BY created_at DESC LIMIT 1", [split_id, split_id, match_key(split_id)]).fetchone()
     if row is None:
-        raise CorrectionError(f"no active alias split {split_id!r}")
+        raise CorrectionError(f"no active alias split matches {split_id!r} (see `allegiance audit`)")
+    split_id = row[0]
+    row = con.execute("SELECT actor_key, new_id, alias FROM alias_splits WHERE id = ?", [split_id]).fetchone()
     owner = current_id(con, row[0])
     con.execute("UPDATE alias_splits SET undone_at = ?, undone_by = ? WHERE id = ?", [_now(), user, split_id])
     if owner and con.execute("SELECT 1 FROM actors WHERE id = ?", [row[1]]).fetchone():
