@@ -193,7 +193,10 @@ def test_full_disk_cli_message(filled, tmp_path, monkeypatch):
     )
     r = runner.invoke(app, ["ingest", str(doc), "--db", str(db)])
     assert r.exit_code == 1
-    assert "could not store: OSError: [Errno 28] No space left on device" in r.output
+    # a full disk stops the run with one line (not one error per remaining document)
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: disk full: cannot write the store"), r.output
+    assert "No space left on device" in lines[0]
     assert "Traceback" not in r.output
     monkeypatch.undo()
     assert _full_state(db) == before

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
+import stat
 import sys
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from allegiance.records import Document, IngestError
@@ -185,12 +187,78 @@ def _document_from_bytes(data: bytes, doc_id: str, source: str, *, force_html: b
     return doc
 
 
-def _read_file(path: Path, source: str, max_bytes: int) -> Document | IngestError:
+# What a path that is not a regular file is, for the one line that skips it. Such files are
+# never opened: opening a FIFO waits for a writer (forever, in a folder nobody writes to),
+# a socket cannot be opened at all, and reading a device may block or never end.
+_SPECIAL_FILES: tuple[tuple[Callable[[int], bool], str], ...] = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+# O_NONBLOCK: should a file be swapped for a FIFO between the check and the open, the open
+# returns at once instead of waiting for a writer (and fstat then refuses it). It changes
+# nothing for a regular file. O_NOCTTY: a terminal device never becomes ours.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _not_regular(mode: int) -> str | None:
+    """The one-line reason a file of this mode is not read, or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "cannot read: is a directory"
+    kind = next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+    return f"skipped: {kind}, not a regular file (not opened)"
+
+
+def _source_of(path: Path) -> str:
+    """The absolute path errors and documents name. ``Path.resolve`` raises on a symlink
+    loop (RuntimeError before Python 3.13): the link is then named as it is."""
     try:
-        st = path.stat()
-        if st.st_size > max_bytes:
-            return IngestError(source, f"too large: {_format_mb(st.st_size)} > {_limit_mb(max_bytes)} limit")
-        with open(path, "rb") as fh:
+        return str(path.resolve())
+    except (OSError, RuntimeError):
+        return os.path.abspath(path)
+
+
+def _stat_error(path: Path, exc: OSError) -> IngestError:
+    """One line for a path that cannot be stat'ed: a symlink loop, a broken link, ...
+    A loop or a broken link is named as the link itself (its target says nothing)."""
+    if exc.errno == errno.ELOOP:
+        return IngestError(os.path.abspath(path), "symlink loop: following its links never reaches a file")
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:  # replaced since
+            target = "?"
+        return IngestError(os.path.abspath(path), f"broken symlink: its target {target} does not exist")
+    where = _source_of(path)
+    if isinstance(exc, FileNotFoundError):
+        return IngestError(where, "no such file or directory")
+    if isinstance(exc, PermissionError):
+        return IngestError(where, "cannot read: permission denied")
+    return IngestError(where, f"cannot read: {exc.strerror or exc}")
+
+
+def _read_file(path: Path, source: str | None, max_bytes: int) -> Document | IngestError:
+    """One file as a Document; an IngestError (never an exception) for anything else.
+    ``source`` defaults to the file's resolved path."""
+    try:
+        st = os.stat(path)  # follows symlinks: what would be opened
+    except OSError as exc:
+        return _stat_error(path, exc)
+    source = source or _source_of(path)
+    problem = _not_regular(st.st_mode)
+    if problem:
+        return IngestError(source, problem)
+    if st.st_size > max_bytes:
+        return IngestError(source, f"too large: {_format_mb(st.st_size)} > {_limit_mb(max_bytes)} limit")
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+        with open(fd, "rb", closefd=True) as fh:
+            problem = _not_regular(os.fstat(fd).st_mode)
+            if problem:
+                return IngestError(source, problem)
             data = fh.read(max_bytes + 1)
     except PermissionError:
         return IngestError(source, "cannot read: permission denied")
@@ -231,31 +299,113 @@ def _read_stdin(max_bytes: int) -> Document | IngestError:
         return IngestError(source, f"could not read: {type(exc).__name__}: {exc}")
 
 
+def _file_problem(path: str) -> IngestError | None:
+    """Why a listed file with a text extension will not be read (a symlink loop, a broken
+    link, a FIFO, socket or device), checked without opening it; None when it is a file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or isinstance(exc, FileNotFoundError):
+            return _stat_error(Path(path), exc)
+        return None  # reported by _read_file, with the same words as for a file given alone
+    problem = _not_regular(mode)
+    return IngestError(os.path.abspath(path), problem) if problem else None
+
+
 def _walk_folder(root: Path) -> Iterator[Path | IngestError]:
-    """Text files under ``root`` (recursive, sorted, hidden files and folders skipped)."""
-    errors: list[OSError] = []
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=errors.append):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
+    """Text files under ``root`` (recursive, sorted, hidden files and folders skipped).
+
+    Symlinks are followed, to files and to folders, and each real folder is read once (the
+    real folders first, so a folder is listed under its own name rather than a link's): a
+    link back to a folder that contains it (a cycle) is one error naming the link, and a
+    link to a folder already read is skipped. A file that is a symlink loop, a broken
+    link, a FIFO, a socket or a device is one error naming it and is never opened.
+    Errors for unreadable folders come first; the rest is in path order."""
+    errors: list[IngestError] = []
+    found: list[tuple[str, Path | IngestError]] = []
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        yield _stat_error(root, exc)
+        return
+    seen = {(st.st_dev, st.st_ino)}
+    folders: list[tuple[str, str]] = [(str(root), "")]  # (folder, its path relative to root)
+    links: list[tuple[str, str, str]] = []  # folder symlinks: (link, relative path, folder holding it)
+    while folders or links:
+        if not folders:
+            # every real folder reached so far is read: now the next folder link
+            link, rel, holder = links.pop(0)
+            try:
+                dst = os.stat(link)
+            except OSError:
+                continue  # vanished since the listing
+            key = (dst.st_dev, dst.st_ino)
+            if key in seen:
+                target = os.path.realpath(link)
+                if _contains(target, holder):
+                    found.append((rel, IngestError(
+                        os.path.abspath(link),
+                        f"symlink loop: links back to the folder {target} that contains it (not followed)",
+                    )))
+                continue  # else: read already, under its own name or another link's
+            seen.add(key)
+            folders.append((link, rel))
+        folder, rel = folders.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            where = _source_of(Path(folder))
+            if isinstance(exc, PermissionError):
+                errors.append(IngestError(where, "cannot read folder: permission denied"))
+            else:
+                errors.append(IngestError(where, f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        subfolders = []
+        for entry in entries:
+            name = entry.name
             if name.startswith("."):
                 continue
+            rel_name = os.path.join(rel, name) if rel else name
+            try:
+                is_dir = entry.is_dir()  # follows symlinks; False for a loop or a broken link
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.is_symlink():
+                    links.append((entry.path, rel_name, folder))
+                    continue
+                try:
+                    dst = entry.stat()
+                except OSError:
+                    continue  # vanished since the listing
+                key = (dst.st_dev, dst.st_ino)
+                if key not in seen:  # (a bind mount of a folder already read: skipped)
+                    seen.add(key)
+                    subfolders.append((entry.path, rel_name))
+                continue
             if os.path.splitext(name)[1].lower() in TEXT_EXTENSIONS:
-                found.append(Path(dirpath) / name)
-    for err in errors:
-        where = str(Path(err.filename).resolve()) if getattr(err, "filename", None) else str(root)
-        if isinstance(err, PermissionError):
-            yield IngestError(where, "cannot read folder: permission denied")
-        else:
-            yield IngestError(where, f"cannot read folder: {err.strerror or err}")
-    yield from sorted(found, key=lambda p: str(p.relative_to(root)))
+                found.append((rel_name, _file_problem(entry.path) or Path(entry.path)))
+        folders.extend(reversed(subfolders))
+        links.sort(key=lambda link: link[1])
+    yield from errors
+    for _, item in sorted(found, key=lambda pair: pair[0]):
+        yield item
+
+
+def _contains(ancestor: str, folder: str) -> bool:
+    """Whether the real folder ``ancestor`` is ``folder`` or holds it."""
+    real = os.path.realpath(folder)
+    return real == ancestor or real.startswith(ancestor.rstrip(os.sep) + os.sep)
 
 
 def iter_documents(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Document | IngestError]:
     """Yield a Document for every readable text/HTML input under ``paths``, an IngestError for each bad one.
 
     A path is a file (read whatever its extension), a folder (recursive: .txt .text .md .html
-    .htm .xhtml, sorted, hidden files skipped) or ``-`` for stdin.
+    .htm .xhtml, sorted, hidden files skipped, symlinks followed: ``_walk_folder``) or ``-``
+    for stdin. A FIFO, socket or device is an IngestError and is never opened; so is a
+    symlink loop, a broken link or a folder link back to a folder above it.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]  # a single path given bare
@@ -265,22 +415,13 @@ def iter_documents(paths: Iterable[str], *, max_bytes: int = DEFAULT_MAX_BYTES) 
             yield _read_stdin(max_bytes)
             continue
         path = Path(given).expanduser()
-        source = str(path.resolve())
         try:
-            if path.is_dir():
-                for item in _walk_folder(path):
-                    if isinstance(item, IngestError):
-                        yield item
-                    else:
-                        yield _read_file(item, str(item.resolve()), max_bytes)
-                continue
-            if not path.exists():
-                yield IngestError(source, "no such file or directory")
-                continue
-            if not path.is_file():
-                yield IngestError(source, "not a regular file")
-                continue
+            is_dir = stat.S_ISDIR(os.stat(path).st_mode)
         except OSError as exc:
-            yield IngestError(source, f"cannot read: {exc.strerror or exc}")
+            yield _stat_error(path, exc)
             continue
-        yield _read_file(path, source, max_bytes)
+        if is_dir:
+            for item in _walk_folder(path):
+                yield item if isinstance(item, IngestError) else _read_file(item, None, max_bytes)
+            continue
+        yield _read_file(path, None, max_bytes)  # a FIFO or device: one line, never opened

@@ -4,7 +4,9 @@ from allegiance.store.store import (
     AddResult,
     Store,
     StoreError,
+    StoreFullError,
     StoreLockedError,
+    disk_full,
     document_id_for,
     fact_id_for,
 )
@@ -16,7 +18,9 @@ __all__ = [
     "AddResult",
     "Store",
     "StoreError",
+    "StoreFullError",
     "StoreLockedError",
+    "disk_full",
     "document_id_for",
     "fact_id_for",
 ]

@@ -17,8 +17,10 @@ segment after the rows before it are written, the absorbing done in the database
 input: replayed after every batch (``store/corrections.py``), so an ingest never undoes them."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -58,6 +60,35 @@ DEFAULT_DB = "allegiance.duckdb"
 
 class StoreError(Exception):
     """A store problem worth one clear line to the user."""
+
+
+class StoreFullError(StoreError):
+    """The disk holding the store is full (or the quota, or the file-size limit, is
+    reached): no later write can succeed, so the run stops; what was committed stays."""
+
+
+# errno values meaning "no more room": every later write would fail the same way
+DISK_FULL_ERRNOS = frozenset(
+    code for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EFBIG")) if code is not None
+)
+# DuckDB reports them in words (its IOException carries strerror's text, not the errno)
+_DISK_FULL_TEXTS = tuple(sorted({os.strerror(code) for code in DISK_FULL_ERRNOS}))
+
+
+def disk_full(exc: BaseException | None) -> str | None:
+    """strerror's words when ``exc`` (or an exception that caused it) is a full disk, a
+    full quota or a file grown past its size limit; None otherwise."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return exc.strerror or os.strerror(exc.errno)
+        text = str(exc)
+        for words in _DISK_FULL_TEXTS:
+            if words in text:
+                return words
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class StoreLockedError(StoreError):
@@ -200,9 +231,10 @@ class Store:
                 delay = min(delay * 2, 0.25)
         try:
             self._check_schema()
-        except Exception:
+        except Exception as exc:
             self.con.close()
             self.con = None
+            self._stop_if_full(exc)
             raise
 
     def reopen(self, read_only: bool, wait: float = 0.0) -> None:
@@ -250,7 +282,13 @@ class Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.close()
+        if exc[0] is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except Exception:
+            pass  # closing after a failure (a full disk: no checkpoint): the first error says more
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -275,7 +313,9 @@ class Store:
 
         A document that cannot be stored does not raise: the batch is rolled back and
         its documents are stored one at a time, and those that still fail come back as
-        status 'failed' with the error. (A read-only store raises.)"""
+        status 'failed' with the error. (A read-only store raises.) A full disk, and a
+        database DuckDB has invalidated, raise StoreFullError / StoreError at once: every
+        later write would fail too. Batches committed before stay."""
         exs = list(extractions)
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
@@ -284,6 +324,7 @@ class Store:
         try:
             return self._store_batch(exs)
         except Exception as exc:
+            self._stop_if_full(exc)
             if len(exs) == 1:
                 return [self._failed(exs[0], exc)]
         results = []
@@ -291,8 +332,20 @@ class Store:
             try:
                 results.append(self._store_batch([ex])[0])
             except Exception as exc:
+                self._stop_if_full(exc)
                 results.append(self._failed(ex, exc))
         return results
+
+    def _stop_if_full(self, exc: Exception) -> None:
+        """Raise one clear StoreError for a failure no later write can escape."""
+        words = disk_full(exc)
+        if words:
+            raise StoreFullError(
+                f"disk full: cannot write the store {self.path} ({words}); stopped. The documents "
+                "stored before are kept: free some space and run again to add the rest"
+            ) from exc
+        if isinstance(exc, duckdb.FatalException):
+            raise StoreError(f"the store {self.path} can no longer be written in this run: {exc}") from exc
 
     @staticmethod
     def _failed(ex: Extraction, exc: Exception) -> AddResult:
