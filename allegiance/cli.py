@@ -109,7 +109,12 @@ READ_WAIT_S = 15.0
 def _open_store(db: str | Path, read_only: bool):
     from allegiance.store import Store
 
-    return Store(db, read_only=read_only, wait=READ_WAIT_S if read_only else 0.0)
+    # ALLEGIANCE_LOCK_WAIT: seconds instead of READ_WAIT_S (0: fail at once, as before serve shared)
+    try:
+        wait = float(os.environ.get("ALLEGIANCE_LOCK_WAIT", READ_WAIT_S))
+    except ValueError:
+        wait = READ_WAIT_S
+    return Store(db, read_only=read_only, wait=wait if read_only else 0.0)
 
 
 def _t(value: Any) -> Text:

@@ -224,12 +224,14 @@ def _read_line(stream, timeout):
     return box[0] if box else None
 
 
-def test_locked_store(db):
+def test_locked_store(db, monkeypatch):
+    # reads wait for a writer to finish (ALLEGIANCE_LOCK_WAIT, 15 s by default); 1 s here
+    monkeypatch.setenv("ALLEGIANCE_LOCK_WAIT", "1")
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\nfrom allegiance.store import Store\n"
-         "s = Store(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(60)\n", db],
+         "s = Store(sys.argv[1])\nprint('ready', flush=True)\ntime.sleep(300)\n", db],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT),
     )
     try:
