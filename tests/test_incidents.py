@@ -321,6 +321,11 @@ def test_opened_fire_and_blew_up_are_attacks():
     from allegiance.extract.attacks import _phrasal_triggers
 
     assert ("blow", "up") in _phrasal_triggers() and ("open", "fire") in _phrasal_triggers()
+    # the parse has no lemmatizer: an inflected phrasal verb is matched by its stem or
+    # by the form the data lists
+    ex, names = _extract("Guards killed in Mandera\n\nOn Monday, fighters of the Quorra Front gunned down two "
+                         "guards at a depot near Mandera, Kenya, the police said.\n")
+    assert "gunned" in {t for a in ex.attacks for t in a.triggers}, [(a.evidence, a.triggers) for a in ex.attacks]
 
 
 def test_a_group_profile_since_its_formation_is_the_past():

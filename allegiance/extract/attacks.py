@@ -200,15 +200,21 @@ def _extra_triggers() -> frozenset:
 
 @lru_cache(maxsize=1)
 def _phrasal_triggers() -> frozenset:
-    """(verb lemma, particle or object word) of the attack phrases of ``data/incidents.json``."""
-    return frozenset(tuple(p.split()) for p in incident_cues()["phrasal_triggers"])
+    """(verb stem, particle or object word) of the attack phrases of ``data/incidents.json``.
+    The parse runs without spaCy's lemmatizer, so verbs are compared by ``stem`` and the
+    irregular forms ("blew up") are listed in the data."""
+    from allegiance.extract.candidates import stem
+
+    return frozenset((stem(v), rest) for v, rest in (p.split(None, 1) for p in incident_cues()["phrasal_triggers"]))
 
 
 def _phrasal(tok, phrasal) -> bool:
     """Whether the verb ``tok`` makes an attack phrase with a particle or object child
     ("opened fire", "blew up", "set ablaze")."""
-    lemma = tok.lemma_.lower()
-    return any((lemma, c.lower_) in phrasal for c in tok.children if c.dep_ in ("prt", "dobj", "obj", "advmod",
+    from allegiance.extract.candidates import stem
+
+    verb = stem(tok.text)
+    return any((verb, c.lower_) in phrasal for c in tok.children if c.dep_ in ("prt", "dobj", "obj", "advmod",
                                                                                   "acomp", "oprd"))
 
 
