@@ -104,6 +104,9 @@ def test_dates_resolve_against_the_publication_date(expr, published, expected):
     ("Sept. 3", "2016-09-10", "2016-09-03"),
     ("December 24", "2016-09-10", "2015-12-24"),  # the most recent one before publication
     ("early March", "2016-09-10", "2016-03"),
+    ("2 May", "2016-09-10", "2016-05-02"),          # day before month: the month, not the modal
+    ("on the 3rd May", "2016-09-10", "2016-05-03"),
+    ("may", "2016-09-10", None),
 ])
 def test_dates_with_a_month_need_no_date_parser(expr, published, expected):
     assert resolve_date(expr, published) == expected

@@ -123,7 +123,7 @@ def resolve_date(expr: str, published: str | None) -> str | None:
     base = parse_published(published)
     year_m = _YEAR.search(text)
     month_m = _MONTH.search(text)
-    if month_m and month_m.group(1).lower() == "may" and not year_m and not re.search(r"\b(?:last|this|next|in|early|late|mid)[- ]may\b|\bmay \d", low):
+    if month_m and month_m.group(1).lower() == "may" and not year_m and not re.search(r"\b(?:last|this|next|in|early|late|mid)[- ]may\b|\bmay \d|\b\d{1,2}(?:st|nd|rd|th)? may\b", low):
         return None  # "may" the modal verb
     if year_m and not month_m:
         if re.search(r"\b(?:since|until|by|before)\b", low):
