@@ -10,13 +10,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.test_web_browser import CHROMIUM, LAUNCH_ARGS, _free_port
+from tests.test_web_browser import CHROMIUM, LAUNCH_ARGS, serving
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"{CHROMIUM} is missing", allow_module_level=True)
@@ -37,21 +35,9 @@ def served(tmp_path):
     db = tmp_path / "served.duckdb"
     with Store(db) as s:
         s.add_extractions(docs())
-    app = create_app(db, reviewer="rana")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    app.state.base_url = f"http://127.0.0.1:{port}"
-    app.state.db = db
-    yield app
-    srv.should_exit = True
-    thread.join(10)
-    app.state.ws.store.close()
+    with serving(create_app(db, reviewer="rana")) as app:
+        app.state.db = db
+        yield app
 
 
 @pytest.fixture

@@ -14,11 +14,8 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -32,6 +29,7 @@ from allegiance.records import IngestError  # noqa: E402
 from allegiance.store import Store  # noqa: E402
 from allegiance.web.app import create_app  # noqa: E402
 from tests.test_incidents import REPORTS  # noqa: E402
+from tests.test_web_browser import serving  # noqa: E402
 
 GARISSA = {
     "e_garissa.txt": (
@@ -59,12 +57,6 @@ def _cli(*args) -> subprocess.CompletedProcess:
                           timeout=600, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """The store, built once; tests that write take a copy."""
@@ -90,20 +82,8 @@ def server(built, tmp_path_factory):
     """A real uvicorn server on 127.0.0.1 over a copy of the store (the CLI reads ``built``)."""
     db = tmp_path_factory.mktemp("incserve") / "serve.duckdb"
     shutil.copy(built, db)
-    app = create_app(db)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    app.state.base_url = f"http://127.0.0.1:{port}"
-    yield app
-    srv.should_exit = True
-    thread.join(10)
-    app.state.ws.store.close()
+    with serving(create_app(db)) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

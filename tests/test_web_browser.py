@@ -5,6 +5,8 @@ Skipped only when /usr/bin/chromium is missing (``apt-get install chromium``); P
 own browser download is never used."""
 from __future__ import annotations
 
+import contextlib
+
 import os
 import socket
 import threading
@@ -40,7 +42,14 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     db = tmp_path_factory.mktemp("webb") / "web.duckdb"
     ingest_examples(db)
-    app = create_app(db)
+    with serving(create_app(db)) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def serving(app):
+    """``app`` served by a real uvicorn on a free 127.0.0.1 port (``app.state.base_url``),
+    stopped and its store closed afterwards. The browser test files share it."""
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -50,10 +59,12 @@ def server(tmp_path_factory):
         assert time.time() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     app.state.base_url = f"http://127.0.0.1:{port}"
-    yield app
-    srv.should_exit = True
-    thread.join(10)
-    app.state.ws.store.close()
+    try:
+        yield app
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+        app.state.ws.store.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,15 +7,13 @@ text): the commander Kamal Ossaro is a member of the Northern Ridge Front in 201
 uvicorn server on 127.0.0.1 and Debian's Chromium (fixtures of tests/test_web_browser.py)."""
 from __future__ import annotations
 
-import threading
-import time
 
 import pytest
 
 from allegiance.analysis import ties as T
 from allegiance.store import Store
 from tests.conftest import build_extraction
-from tests.test_web_browser import DOCS, _free_port, browser, page  # noqa: F401  (fixtures)
+from tests.test_web_browser import DOCS, browser, page, serving  # noqa: F401  (fixtures)
 
 uvicorn = pytest.importorskip("uvicorn")
 
@@ -88,22 +86,10 @@ def time_db(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(time_db):
-    app = create_app(time_db)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    app.state.base_url = f"http://127.0.0.1:{port}"
-    with app.state.ws.lock:
-        app.state.ids = _ids(app.state.ws.store)
-    yield app
-    srv.should_exit = True
-    thread.join(10)
-    app.state.ws.store.close()
+    with serving(create_app(time_db)) as app:
+        with app.state.ws.lock:
+            app.state.ids = _ids(app.state.ws.store)
+        yield app
 
 
 @pytest.fixture(scope="module")
