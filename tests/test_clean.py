@@ -191,7 +191,7 @@ By Example Agency - March 2,2017 - Last updated at March 2,2017
 
 Add new comment
 
-This question is for testing whether or not you are a human visitor.
+This question is for testing whether you are a human visitor, to stop spam bots.
 4 + 7 =
 Solve this simple math problem and enter the result.
 """

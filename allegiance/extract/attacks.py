@@ -73,14 +73,6 @@ def _rx() -> dict[str, re.Pattern]:
     }
 
 
-def _num(s: str) -> int | None:
-    s = s.lower().replace(",", "")
-    if s.isdigit():
-        return int(s)
-    v = cues()["number_words"].get(s)
-    return v if isinstance(v, int) else None
-
-
 def figures(text: str, kind: str) -> list[int]:
     """Every toll of ``kind`` ("killed" or "wounded") a sentence states, in order. A
     four-digit number that reads as a year ("in April 2015 that killed ...") is no toll."""
@@ -91,7 +83,7 @@ def figures(text: str, kind: str) -> list[int]:
             g = m.group(1)
             if any(a <= m.start(1) < b for a, b in spans):
                 continue
-            n = _num(g)
+            n = context._num(g)   # the casualty reader's number words
             if n is None or n >= 100000 or (re.fullmatch(r"(?:19|20)\d\d", g.rstrip(",")) is not None):
                 continue
             spans.append((m.start(1), m.end(1)))
