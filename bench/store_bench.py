@@ -14,7 +14,8 @@ tables are created by ``allegiance.store.Store`` (schema + indexes from
 
 Timed (``--runs`` each, p50/p95 in ms): Store.actor_card on random actors, Store.facts
 (relation + since/until window), neighbours within 2 hops, network as of a date
-(``allegiance.scale.queries``)."""
+(``allegiance.scale.queries``); ``GET /api/graph`` over one-year windows through the web app
+(``--runs`` runs each: the default cap of ties and ``limit=200``)."""
 from __future__ import annotations
 
 import argparse
@@ -155,17 +156,27 @@ def main() -> None:
             ("network_as_of(date, relation, limit=1000)",
              lambda i: network_as_of(con, days[i], relation=rels[i], limit=1000)["edges"]),
         ]
-        # the network page's read: /api/graph over a one-year window, one edge per tie
-        # (allegiance/analysis/ties.py), timed through the endpoint's own function (no HTTP)
-        from allegiance.web.app import create_app
+        # the network page's read: GET /api/graph over a one-year window, one edge per tie
+        # (allegiance/analysis/ties.py), the heaviest ties first up to the endpoint's default
+        # limit; through the app over HTTP (FastAPI TestClient: routing, JSON encoding)
+        from fastapi.testclient import TestClient
 
-        graph = next(r for r in create_app(store=store).routes if getattr(r, "path", "") == "/api/graph").endpoint
-        no_filters = dict(as_of=None, relation=None, source=None, actor=None, region=None,
-                          include_hedged=True, include_rejected=False)
-        graph_runs = max(5, args.runs // 10)
+        from allegiance.web.app import GRAPH_LIMIT, create_app
+
+        client = TestClient(create_app(store=store), base_url="http://127.0.0.1")
+        graph_runs = args.runs
+        last: dict = {}
+
+        def api_graph(i: int, **params) -> list:
+            r = client.get("/api/graph", params={"since": years[i], "until": years[i], **params})
+            assert r.status_code == 200, r.status_code
+            got = r.json()
+            last.update(bytes=len(r.content), counts=got["counts"])
+            return got["edges"]
+
         graph_cases = [
-            ("api_graph(since=Y, until=Y) grouped ties",
-             lambda i: graph(since=years[i], until=years[i], **no_filters)["edges"]),
+            (f"GET /api/graph?since=Y&until=Y (limit {GRAPH_LIMIT})", lambda i: api_graph(i)),
+            ("GET /api/graph?since=Y&until=Y&limit=200", lambda i: api_graph(i, limit=200)),
         ]
         hub_runs = max(5, args.runs // 10)
         hub_cases = [
@@ -181,7 +192,9 @@ def main() -> None:
             fn(0)  # warm
             p50, p95, size = timed(fn, graph_runs)
             verdict = "under" if p95 < 500 else "NOT under"
-            print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({graph_runs} runs; p95 {verdict} 500 ms)", flush=True)
+            c = last["counts"]
+            print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({graph_runs} runs; p95 {verdict} 500 ms; last: "
+                  f"{c['ties']} of {c['ties_total']} ties, {last['bytes'] / 1e6:.2f} MB of JSON)", flush=True)
         for name, fn in hub_cases:
             p50, p95, size = timed(fn, hub_runs)
             print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({hub_runs} runs)", flush=True)

@@ -219,6 +219,23 @@ def window_ties(con, *, since: str | None = None, until: str | None = None, rela
     """``build_ties(load_slim(...))`` with the grouping done in SQL: the ties of a window with
     their fact ids and dates, and spans from the window's ending facts (read apart, few
     columns). None when some fact has no date at all (then ``load_slim`` places it)."""
+    got = heaviest_window_ties(con, None, since=since, until=until, relation=relation, actor_ids=actor_ids,
+                               source=source, include_hedged=include_hedged, include_rejected=include_rejected)
+    return None if got is None else got[0]
+
+
+def heaviest_window_ties(con, limit: int | None, *, since: str | None = None, until: str | None = None,
+                         relation: str | None = None, actor_ids: list[str] | None = None,
+                         source: str | None = None, include_hedged: bool = True,
+                         include_rejected: bool = False) -> tuple[list[dict], dict] | None:
+    """The ``limit`` heaviest ties of a window (most facts first, then by key; every tie when
+    ``limit`` is None), each exactly as ``window_ties`` gives it, and the window's totals
+    ``{"ties": all ties, "facts": all facts}``. None when some fact has no date at all.
+
+    The counting, ranking and cut are one SQL query: only the kept ties' fact ids and dates
+    come back to Python, and only the ending facts of the kept ties' subjects and the ties
+    between groups that touch the kept ties' objects (what ``_ender`` looks at) are read for
+    the spans. A one-year window of the 1M-fact bench store has ~38k ties."""
     if not _bounded(con):
         return None
     frm, where, params = _slim_filter(con, since, until, relation, actor_ids, source, include_hedged,
@@ -226,21 +243,46 @@ def window_ties(con, *, since: str | None = None, until: str | None = None, rela
     cond = " WHERE " + " AND ".join(where) if where else ""
     sym = ", ".join(f"'{r}'" for r in sorted(SYMMETRIC_RELATIONS))
     swap = f"f.relation IN ({sym}) AND f.object_id < f.subject_id"
+    window = (f"SELECT f.id, CASE WHEN {swap} THEN f.object_id ELSE f.subject_id END AS s, f.relation, "
+              f"CASE WHEN {swap} THEN f.subject_id ELSE f.object_id END AS o, f.date, f.date_source, "
+              f"f.document_id, coalesce(f.hedged, false) AS hedged {frm}{cond}")
+    cut = "" if limit is None else f" LIMIT {int(limit)}"
     grouped = con.execute(
-        f"SELECT s, relation, o, count(DISTINCT document_id), bool_and(hedged), list(id ORDER BY date, id), "
-        f"list(date ORDER BY date, id), list(date_source ORDER BY date, id) FROM ("
-        f"SELECT f.id, CASE WHEN {swap} THEN f.object_id ELSE f.subject_id END AS s, f.relation, "
-        f"CASE WHEN {swap} THEN f.subject_id ELSE f.object_id END AS o, f.date, f.date_source, f.document_id, "
-        f"coalesce(f.hedged, false) AS hedged {frm}{cond}) GROUP BY s, relation, o", params).fetchall()
+        f"WITH w AS ({window}), g AS (SELECT s, relation, o, count(*) AS n FROM w GROUP BY s, relation, o), "
+        f"top AS (SELECT s, relation, o, count(*) OVER () AS n_ties, sum(n) OVER () AS n_facts FROM g "
+        f"ORDER BY n DESC, s, relation, o{cut}) "
+        f"SELECT w.s, w.relation, w.o, count(DISTINCT w.document_id), bool_and(w.hedged), "
+        f"list(w.id ORDER BY w.date, w.id), list(w.date ORDER BY w.date, w.id), "
+        f"list(w.date_source ORDER BY w.date, w.id), any_value(top.n_ties), any_value(top.n_facts) "
+        f"FROM w JOIN top ON w.s = top.s AND w.relation = top.relation AND w.o = top.o "
+        f"GROUP BY w.s, w.relation, w.o", params).fetchall()
+    totals = {"ties": int(grouped[0][8]) if grouped else 0, "facts": int(grouped[0][9]) if grouped else 0}
     enders = ", ".join(f"'{r}'" for r in sorted(DEFECTION | BELONGING))
+    related = ", ".join(f"'{r}'" for r in sorted(_RELATED))
+    keys = [(g[0], g[1], g[2]) for g in grouped]
+    ev_cond, ev_params = "", []
+    if limit is not None:  # only the kept subjects' defections and belongings end kept ties
+        ev_cond, ev_params = " AND f.subject_id IN (SELECT unnest(?::VARCHAR[]))", [sorted({k[0] for k in keys})]
     events = [{"id": i, "subject_id": s_, "relation": r_, "object_id": o_, "when": d, "date": d,
                "date_source": "stated" if ds == "text" else "as_reported"}
               for i, s_, r_, o_, d, ds in con.execute(
                   f"SELECT f.id, f.subject_id, f.relation, f.object_id, f.date, f.date_source {frm}{cond}"
-                  f"{' AND' if cond else ' WHERE'} f.relation IN ({enders})", params).fetchall()]
-    end_of = _ender([(g[0], g[1], g[2]) for g in grouped], events)
+                  f"{' AND' if cond else ' WHERE'} f.relation IN ({enders}){ev_cond}", params + ev_params).fetchall()]
+    extra = []
+    if limit is not None:
+        # end_of asks whether the group of a kept subject's new belonging is tied to the kept
+        # tie's object: the window's ties between those two sets of groups are enough
+        objs = sorted({k[2] for k in keys})
+        joined = sorted({e["object_id"] for e in events if e["relation"] in BELONGING})
+        if objs and joined:
+            extra = con.execute(
+                f"WITH w AS ({window}) SELECT DISTINCT s, relation, o FROM w WHERE relation IN ({related}) "
+                f"AND ((s IN (SELECT unnest(?::VARCHAR[])) AND o IN (SELECT unnest(?::VARCHAR[]))) "
+                f"OR (o IN (SELECT unnest(?::VARCHAR[])) AND s IN (SELECT unnest(?::VARCHAR[]))))",
+                params + [objs, joined, objs, joined]).fetchall()
+    end_of = _ender(keys + [tuple(k) for k in extra], events)
     out = []
-    for s_, r_, o_, sources, hedged, ids, dates, sources_of_date in grouped:
+    for s_, r_, o_, sources, hedged, ids, dates, sources_of_date, _, _ in grouped:
         key = (s_, r_, o_)
         # list() orders dates as strings; spans and first/last compare first days
         order = sorted(range(len(ids)), key=lambda i: (first_day(dates[i]), ids[i]))
@@ -254,7 +296,16 @@ def window_ties(con, *, since: str | None = None, until: str | None = None, rela
             "hedged": bool(hedged), "spans": _spans(key, whens, end_of),
         })
     out.sort(key=lambda t: (t["subject_id"], t["relation"], t["object_id"]))
-    return out
+    return out, totals
+
+
+def heaviest(ties: list[dict], limit: int | None) -> list[dict]:
+    """The ``limit`` ties with most facts (then by key), in key order: the cut
+    ``heaviest_window_ties`` makes in SQL, for ties built in Python."""
+    if limit is None or len(ties) <= limit:
+        return ties
+    kept = sorted(ties, key=lambda t: (-len(t["facts"]), t["subject_id"], t["relation"], t["object_id"]))[:limit]
+    return sorted(kept, key=lambda t: (t["subject_id"], t["relation"], t["object_id"]))
 
 
 # -- ties ----------------------------------------------------------------------------

@@ -42,6 +42,9 @@ from allegiance.web.ingest import (
 
 HERE = Path(__file__).parent
 PLACE_RELATIONS = ("active_in", "recruits_in", "attacked")
+#: ties /api/graph draws unless asked for more: the heaviest first (an analyst cannot read
+#: tens of thousands of edges, and a one-year window of a 1M-fact store has ~38k)
+GRAPH_LIMIT = 2000
 REVIEW_ACTIONS = ("confirm", "reject", "correct")
 
 from allegiance.store.schema import REVIEWS_DDL  # noqa: E402  (one definition, in the store schema)
@@ -128,6 +131,9 @@ class WebStore:
         self.writable = (not store.read_only) if writable is None else writable
         self.shared = shared
         self.reviewer = corrections.default_user(None)  # create_app(reviewer=...) / serve --reviewer
+        self.generation = 0  # bumped after every write: what caches of store reads key on
+        self._node_stats: dict[str, tuple[int, int]] = {}
+        self._node_stats_key: tuple | None = None
         if not store.read_only:
             ensure_reviews(store.con)
             if shared:
@@ -151,7 +157,10 @@ class WebStore:
                                      "nothing can be written")
         with self.lock:
             if not (self.shared and self.store.read_only):
-                yield self.store
+                try:
+                    yield self.store
+                finally:
+                    self.generation += 1
                 return
             try:
                 with announce_write(self.store.path):  # new CLI readers wait behind this write
@@ -163,8 +172,33 @@ class WebStore:
             try:
                 yield self.store
             finally:
+                self.generation += 1
                 # back to read-only at once, so the CLI can read between writes
                 self.store.reopen(read_only=True, wait=WRITE_WAIT_S)
+
+    def node_stats(self, actor_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """actor id -> (mentions, documents): ``queries._ACTOR_STATS``' counts, for the actors
+        asked, kept between requests until the store changes.
+
+        Counting a hub's distinct documents is most of what a network request costs on a
+        big store (a0 of the 1M-fact bench store is in 71k documents), and the counts change
+        only with a write: every write goes through :meth:`writing` (which bumps
+        ``generation``); the row counts of ``document_actors``, ``actor_redirects`` and
+        ``actors`` are part of the key as well, for writes made on ``store`` directly."""
+        con = self.con
+        key = (self.generation, *con.execute(
+            "SELECT (SELECT count(*) FROM document_actors), (SELECT count(*) FROM actor_redirects), "
+            "(SELECT count(*) FROM actors)").fetchone())
+        if key != self._node_stats_key:
+            self._node_stats, self._node_stats_key = {}, key
+        missing = sorted(set(actor_ids) - self._node_stats.keys())
+        if missing:
+            got = {r[0]: (int(r[1]), int(r[2])) for r in con.execute(
+                "SELECT actor_id, sum(mention_count), count(DISTINCT document_id) FROM document_actors "
+                "WHERE actor_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor_id", [missing]).fetchall()}
+            for a in missing:
+                self._node_stats[a] = got.get(a, (0, 0))
+        return {a: self._node_stats[a] for a in actor_ids}
 
     # -- reviews -------------------------------------------------------------------
     def latest_reviews(self) -> dict[str, dict]:
@@ -521,15 +555,19 @@ def create_app(
                     raise HTTPException(422, f"{name}: bad date: use YYYY, YYYY-MM or YYYY-MM-DD") from None
 
     def _graph_ties(*, since=None, until=None, as_of=None, relation=None, source=None, actor=None,
-                    region=None, include_hedged=True, include_rejected=False) -> tuple[list[dict], dict]:
+                    region=None, include_hedged=True, include_rejected=False,
+                    limit: int | None = None) -> tuple[list[dict], dict]:
         """The ties the network shows, and the fact counts behind them.
 
         ``as_of``: the ties in force then; spans are computed from every relation and actor (a
         pledge ends a membership), so relation, actor and region filter the ties afterwards.
-        Otherwise the facts of the [since, until] window (filters in SQL), grouped."""
+        Otherwise the facts of the [since, until] window (filters in SQL), grouped.
+        ``limit``: only the heaviest ties (most facts first); ``counts`` says how many there
+        were in all (``ties_total``, ``facts_total``)."""
         _check_dates(since=since, until=until, as_of=as_of)
         common = dict(source=source or None, include_hedged=include_hedged, include_rejected=include_rejected)
         grouped = None
+        totals = None
         if _slim():
             if as_of:
                 rows = tie_rows.load_slim(ws.con, until=as_of.strip(), **common)
@@ -537,8 +575,12 @@ def create_app(
                 ids = queries.resolve_actor_ids(ws.con, actor) if actor else None
                 window = dict(since=since or None, until=until or None, relation=relation or None, actor_ids=ids,
                               **common)
-                # grouped in SQL when every fact has a date; else the rows, placed in time
-                grouped = tie_rows.window_ties(ws.con, **window)
+                # grouped, ranked and cut in SQL when every fact has a date (a region filter
+                # needs every tie first); else the rows, placed in time
+                regional = bool(region and region.strip())
+                got = tie_rows.heaviest_window_ties(ws.con, None if regional else limit, **window)
+                if got is not None:
+                    grouped, totals = got
                 rows = [] if grouped is not None else tie_rows.load_slim(ws.con, **window)
         elif as_of:
             rows = tie_rows.load(ws.facts, ws.con, until=as_of.strip(), keep_undated=True, **common)
@@ -562,18 +604,17 @@ def create_app(
                 ties = [t for t in ties if t["subject_id"] in ids or t["object_id"] in ids]
             if region and region.strip():
                 ties = _in_region(ties, region.strip())
+        if totals is None or (region and region.strip()):
+            totals = {"ties": len(ties), "facts": sum(len(t["facts"]) for t in ties)}
+            ties = tie_rows.heaviest(ties, limit)
         shown = [f for t in ties for f in t["facts"]]
         counts = {"facts": len(shown), "as_reported": sum(1 for f in shown if f["date_source"] == "as_reported"),
-                  "undated": undated, "ties": len(ties)}
+                  "undated": undated, "ties": len(ties), "ties_total": totals["ties"],
+                  "facts_total": totals["facts"]}
         return ties, counts
 
-    _SHOWN_ACTORS = (
-        "SELECT a.id, a.name, a.type, a.kind, a.gazetteer_id, CAST(coalesce(s.mentions, 0) AS INTEGER) AS mentions, "
-        "CAST(coalesce(s.documents, 0) AS INTEGER) AS documents FROM actors a LEFT JOIN ("
-        "SELECT actor_id, sum(mention_count) AS mentions, count(DISTINCT document_id) AS documents "
-        "FROM document_actors WHERE actor_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor_id) s "
-        "ON s.actor_id = a.id WHERE a.id IN (SELECT unnest(?::VARCHAR[])) ORDER BY a.id"
-    )
+    _SHOWN_ACTORS = ("SELECT id, name, type, kind FROM actors WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+                     "ORDER BY id")
 
     def _slim() -> bool:
         """Whether the network may read the store's rows as they are (load_slim): yes unless
@@ -597,20 +638,27 @@ def create_app(
         region: Optional[str] = None,
         include_hedged: bool = True,
         include_rejected: bool = False,
+        limit: int = Query(GRAPH_LIMIT, ge=1, le=1_000_000,
+                           description="at most this many ties, the heaviest (most facts) first; "
+                                       "counts.ties_total says how many there are"),
     ) -> dict:
         with ws.lock:
             ties, counts = _graph_ties(**_tie_filters(since, until, as_of, relation, source, actor, region,
-                                                      include_hedged, include_rejected))
+                                                      include_hedged, include_rejected), limit=limit)
             ids = sorted({t["subject_id"] for t in ties} | {t["object_id"] for t in ties})
             nodes = []
             if ids:
-                # _ACTOR_STATS' counts, aggregated over the shown actors' rows only (the whole
-                # document_actors table is millions of rows on a big store)
-                for a in queries._rows(ws.con, _SHOWN_ACTORS, [ids, ids]):
+                # _ACTOR_STATS' counts, for the shown actors only, kept until the store changes
+                stats = ws.node_stats(ids)
+                for a in queries._rows(ws.con, _SHOWN_ACTORS, [ids]):
+                    m, d = stats[a["id"]]
                     nodes.append({"id": a["id"], "label": a["name"], "type": a["type"], "kind": a["kind"],
-                                  "mentions": a["mentions"], "documents": a["documents"]})
-            attack_of = incident_rows.fact_incidents(
-                ws.con, [f["id"] for t in ties if t["relation"] == "attacked" for f in t["facts"]])
+                                  "mentions": m, "documents": d})
+            attacked = [f["id"] for t in ties if t["relation"] == "attacked" for f in t["facts"]]
+            # no incident at all (a store built before incidents, the bench store): nothing to
+            # look up, and the lookup reads the facts table by id
+            attack_of = incident_rows.fact_incidents(ws.con, attacked) if attacked and ws.con.execute(
+                "SELECT count(*) FROM incident_reports").fetchone()[0] else {}
         degree: dict[str, int] = {}
         for t in ties:
             degree[t["subject_id"]] = degree.get(t["subject_id"], 0) + 1
@@ -642,7 +690,7 @@ def create_app(
             for e in edges if e["relation"] == "attacked"
         ]
         return {"nodes": nodes, "edges": edges, "years": years, "attacks": attacks, "counts": counts,
-                "as_of": as_of or None}
+                "as_of": as_of or None, "limit": limit, "truncated": counts["ties"] < counts["ties_total"]}
 
     @app.get("/api/ties/{tie_id}", tags=["graph"],
              summary="One tie under the same filters as /api/graph: its facts with evidence, sources and spans")

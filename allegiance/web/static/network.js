@@ -61,6 +61,9 @@
     if (!$("hedged").checked) p.set("include_hedged", "false");
     if ($("time-on").checked) p.set("as_of", currentPeriod());
     if ($("grain").value === "month") p.set("grain", "month");
+    // how many ties to draw (the API's default otherwise): only from the page's URL
+    var limit = new URLSearchParams(window.location.search).get("limit");
+    if (limit && /^[0-9]+$/.test(limit)) p.set("limit", limit);
     return p;
   }
   function writeControls(p) {
@@ -253,9 +256,16 @@
       state.loads += 1;
       state.url = q.toString();
       var c = g.counts || {};
-      $("graph-stats").textContent = g.nodes.length + " actors · " + g.edges.length + " ties · " +
-        (c.facts || 0) + " facts (" + (c.as_reported || 0) + " dated as reported)" +
-        (c.undated ? " · " + c.undated + " undated facts not placed" : "");
+      var fmt = function (n) { return Number(n || 0).toLocaleString("en-US"); };
+      // the API draws the heaviest ties only (limit): say how many there are in all
+      var ties = g.truncated ?
+        "showing " + fmt(g.edges.length) + " of " + fmt(c.ties_total) + " ties (most facts first)" :
+        fmt(g.edges.length) + " ties";
+      $("graph-stats").textContent = fmt(g.nodes.length) + " actors · " + ties + " · " +
+        fmt(c.facts) + " facts (" + fmt(c.as_reported) + " dated as reported)" +
+        (g.truncated ? " of " + fmt(c.facts_total) : "") +
+        (c.undated ? " · " + fmt(c.undated) + " undated facts not placed" : "");
+      document.body.setAttribute("data-truncated", g.truncated ? "true" : "false");
       document.body.setAttribute("data-edges", String(g.edges.length));
       document.body.setAttribute("data-nodes", String(g.nodes.length));
       document.body.setAttribute("data-graph-state", "ready");
