@@ -159,9 +159,13 @@ def test_graphml_folds_repeated_facts(tmp_path):
     (u, v, d), = G.edges(data=True)
     assert d["evidence_count"] == 2 and d["first_seen"] == "2012-01-05" and d["last_seen"] == "2013-07"
     assert d["confidence"] == pytest.approx(0.6)
+    # one tie, in force from its first report (leadership ends only at a defection)
+    assert (d["span_start"], d["in_force"], d["spans"]) == ("2012-01-05", True, "2012-01-05..")
+    assert "span_end" not in d and "ended_by" not in d
     H = nx.read_gexf(io.BytesIO(render(gexf, sel).encode()))
     (_, _, e), = H.edges(data=True)
-    assert (e["start"], e["end"]) == ("2012-01-05", "2013-07-31")
+    # an open spell has no end attribute; networkx's reader gives it as the string "None"
+    assert e["spells"] == [("2012-01-05", "None")] and "start" not in e
 
 
 def test_gexf_13_dynamic_reads_back(store):
@@ -176,12 +180,51 @@ def test_gexf_13_dynamic_reads_back(store):
     assert G.nodes["aqim"]["type"] == "ORG" and "AQIM" in G.nodes["aqim"]["aliases"]
     edges = {(u, v, d["relation"]): d for u, v, d in G.edges(data=True)}
     pledge = edges[("org-uqba-example-brigade", "aqim", "pledged_allegiance_to")]
-    assert (pledge["start"], pledge["end"]) == ("2013-06-01", "2013-06-30")
+    # spells: the tie's spans (in force from the first day of its first report, no end)
+    assert pledge["spells"] == [("2013-06-01", "None")] and pledge["span_start"] == "2013-06"
     assert pledge["evidence_count"] == 1 and pledge["hedged"] is False
     attack = edges[("boko_haram", "maiduguri", "attacked")]
-    assert (attack["start"], attack["end"]) == ("2016-03-04", "2016-03-04")
+    assert attack["spells"] == [("2016-03-04", "None")]
+    assert (attack["first_seen"], attack["last_seen"]) == ("2016-03-04", "2016-03-04")
     assert attack["confidence"] == pytest.approx(0.9)
     assert edges[("aqim", "org-uqba-example-brigade", "rival_of")]["hedged"] is True
+
+
+def test_graph_exports_carry_tie_spans(tmp_path):
+    """A member defects, and is reported a member again later: two spans, the first ended by
+    the defection. GraphML carries them as edge attributes, GEXF also as spells (the day
+    before the end is the last day in force); both read back with networkx."""
+    path = tmp_path / "spans.duckdb"
+    ents = [("e1", "PERSON", "Tarik Venn", ["Tarik Venn"], None), ("e2", "ORG", "Osprey Front", ["Osprey Front"], None)]
+    reports = [("m1.txt", "member_of", "Tarik Venn is a member of Osprey Front.", "2014-05-02"),
+               ("d1.txt", "defected_from", "Tarik Venn defected from Osprey Front.", "2016-08"),
+               ("m2.txt", "member_of", "Tarik Venn is a member of Osprey Front again.", "2019")]
+    with Store(path) as s:
+        for doc, rel, sentence, day in reports:
+            s.add_extraction(build_extraction(doc, sentence, ents, [("e1", rel, "e2", sentence, {"date": day})],
+                                              published="2020-01-01"))
+        ended_by = s.con.execute("SELECT id FROM facts WHERE relation = 'defected_from'").fetchone()[0]
+        sel = select(s)
+        G = nx.read_graphml(io.BytesIO(render(graphml, sel).encode("utf-8")))
+        text = render(gexf, sel)
+        H = nx.read_gexf(io.BytesIO(text.encode("utf-8")))
+    ns = "{http://gexf.net/1.3}"
+    spells = [(sp.get("start"), sp.get("end")) for edge in ET.fromstring(text.encode("utf-8")).iter(f"{ns}edge")
+              if edge.get("label") == "member_of" for sp in edge.iter(f"{ns}spell")]
+    assert spells == [("2014-05-02", "2016-07-31"), ("2019-01-01", None)]  # open: no end attribute
+    member = next(d for _, _, d in G.edges(data=True) if d["relation"] == "member_of")
+    assert member["spans"] == "2014-05-02..2016-08; 2019.."
+    assert (member["span_start"], member["in_force"], member["ended_by"]) == ("2014-05-02", True, ended_by)
+    assert "span_end" not in member  # in force again
+    gmember = next(d for _, _, d in H.edges(data=True) if d["relation"] == "member_of")
+    assert gmember["spells"] == [("2014-05-02", "2016-07-31"), ("2019-01-01", "None")]  # networkx: "None"
+    assert gmember["spans"] == member["spans"] and gmember["ended_by"] == ended_by
+    # a bounded export ends where its facts do: up to 2017 the tie has ended
+    with Store(path, read_only=True) as s:
+        sel = select(s, until="2017")
+        G = nx.read_graphml(io.BytesIO(render(graphml, sel).encode("utf-8")))
+    member = next(d for _, _, d in G.edges(data=True) if d["relation"] == "member_of")
+    assert (member["span_end"], member["in_force"], member["spans"]) == ("2016-08", False, "2014-05-02..2016-08")
 
 
 # -- STIX ----------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """GEXF 1.3 (Gephi) with a timeline: ``mode="dynamic"``, ``timeformat="date"``, each edge
-``start``/``end`` = the first and last day of its dated facts (an edge with no dated fact
-has neither, so it is always shown)."""
+with ``<spells>``: one ``<spell>`` per span of its tie (``graph.py``), from the first day of
+the span's start to the day before its end (no ``end`` while the tie is in force), so
+Gephi's timeline shows the tie when the network page's "as of" does. An edge with no dated
+fact has neither spells nor ``start``/``end``, so it is always shown. The spans are also
+edge attributes (``span_start``, ``span_end``, ``in_force``, ``spans``, ``ended_by``)."""
 from __future__ import annotations
 
 from typing import TextIO
