@@ -216,6 +216,18 @@ def test_gate_skips_a_match_report_that_says_attack_and_shot():
     assert not about_armed_actors(TEXTS["sports_vocab"], gaz_index())
 
 
+def test_gate_counts_an_everyday_word_once_but_a_lowercase_word_is_no_acronym():
+    idx = gaz_index()
+    # a film review: "shot" over and over, and "let" (the gazetteer knows the acronym LeT)
+    review = ("Festival favourite opens\n\nThe director shot the film in eleven days and shot most scenes at dawn. "
+              "She let the actors improvise; every scene was shot twice, and the last was shot in one take.")
+    assert not about_armed_actors(review, idx)
+    # a kidnapping told three times over, with no group named, is still a conflict report
+    kidnap = ("Engineer seized\n\nA road engineer was kidnapped near the border on Tuesday. His family said he was "
+              "kidnapped on his way home; police believe the men who kidnapped him want a ransom.")
+    assert about_armed_actors(kidnap, idx)
+
+
 def test_unknown_army_and_front_become_entities(extractions):
     ex = extractions["new_groups"]
     by_name = {e.name: e for e in ex.entities}
@@ -390,3 +402,41 @@ def test_extract_documents_matches_prepare_then_finish(docs, extractions):
     [ex] = extract_documents([docs["checkpoint"]])
     key = lambda e: [(f.subject, f.relation, f.object, f.rule, f.start) for f in e.facts]  # noqa: E731
     assert key(ex) == key(extractions["checkpoint"])
+
+
+# ---------------------------------------------------------------- coordinated lists
+
+def test_names_in_a_list_of_groups_take_the_type_of_their_neighbours():
+    from allegiance.extract.mentions import coordinated_mentions
+
+    text = ("The brigades that joined were Liwa al-Bahr, Ahrar al-Jabal, the Army of Tomorrow, "
+            "Suqour al-Sham, Liwa al-Haqq and the Ansar al-Nahr battalions.")
+
+    def at(name, typ="ORG"):
+        i = text.index(name)
+        return Cand(i, i + len(name), name, typ, "ner")
+
+    # the NER read three of the six names, and "al-Sham" as a place
+    known = [at("Liwa al-Bahr"), at("Ahrar al-Jabal"), at("Liwa al-Haqq"), at("al-Sham", "PLACE")]
+    got = coordinated_mentions(text, known, gaz_index())
+    names = {c.text: c.type for c in got}
+    for name in ("Army of Tomorrow", "Suqour al-Sham", "Ansar al-Nahr battalions"):
+        assert names.get(name) == "ORG", names
+    assert "al-Sham" not in names   # the place read inside a longer name gives way to it
+
+
+def test_a_list_of_places_or_a_sentence_break_makes_no_group():
+    from allegiance.extract.mentions import coordinated_mentions
+
+    text = "The Kessara Front and the Dune Army fought. Heavy Rain fell on Monday and Tuesday."
+    known = [Cand(4, 17, "Kessara Front", "ORG", "ner"), Cand(26, 35, "Dune Army", "ORG", "ner")]
+    assert {c.text for c in coordinated_mentions(text, known, gaz_index())} == {"Kessara Front", "Dune Army"}
+
+
+def test_a_footnote_marker_is_not_part_of_a_name():
+    from allegiance.extract.mentions import _clean_span
+
+    text = "in collaboration with the Tuareg group Ansar Kessara.[4] Two days later"
+    s = text.index("Ansar")
+    a, b = _clean_span(text, s, text.index("]") + 1)
+    assert text[a:b] == "Ansar Kessara"

@@ -15,6 +15,7 @@ from allegiance.extract.events import frame_features, frames_in, pending_claims,
 from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
+    coordinated_mentions,
     demonym_place_mentions,
     extend_names,
     place_base,
@@ -214,6 +215,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         extend_names(btext, local)
+        local = coordinated_mentions(btext, local, idx)
         for c in local:
             c.start += off
             c.end += off

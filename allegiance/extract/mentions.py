@@ -19,6 +19,7 @@ ARTICLES = {"al", "el"}
 # Arabic sun-letter articles that are also English words: only with a hyphen ("as-Sahab")
 HYPHEN_ARTICLES = {"ad", "an", "ar", "as", "ash", "at", "az"}
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
+_CITATION_END = re.compile(r"\.?\[\d{1,3}\]?$")
 
 
 @dataclass
@@ -120,6 +121,11 @@ def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:
         s, end = s[: m.start()], start + m.start()
     while s and s[-1] in " \t\n\"'“”‘’),.-–—:;":
         s, end = s[:-1], end - 1
+    m = _CITATION_END.search(s)
+    if m and m.start() > 1:   # "Ansar Dine.[4]": a wiki footnote marker is not part of the name
+        s, end = s[: m.start()], start + m.start()
+        while s and s[-1] in " .,;:":
+            s, end = s[:-1], end - 1
     if s.lower().startswith("the "):
         s, start = s[4:], start + 4
     return start, start + len(s)
@@ -649,3 +655,113 @@ def place_base(name: str) -> str | None:
 @lru_cache(maxsize=1)
 def _admin_heads() -> frozenset:
     return frozenset(cues()["admin_place_heads"])
+
+
+# -- coordinated lists ------------------------------------------------------------------
+# "the groups were A, B, C and the D battalions": when a list's members on both sides are
+# actors of one type, a capitalised name between them is one too, whether or not the NER
+# read it (it often reads only some names of a long list of unfamiliar groups).
+_LIST_SEP = r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+"
+_LIST_WORD = r"(?:(?:al|el|an|ar|as|ash|ad|at|az)-)?[A-Z][\w’'\-]*"
+_LIST_LINK = r"(?:al|el|of|the|wal|de|du|des|la|bin|ibn|ag)"
+
+
+@lru_cache(maxsize=1)
+def _list_piece_rx() -> re.Pattern:
+    heads = sorted({h.lower() for h in cues()["org_heads"]}, key=len, reverse=True)
+    head = "(?:" + "|".join(re.escape(h) for h in heads) + ")"
+    # "58 division", "1 Special Forces (1SF)": numbered units are names too
+    num = r"(?:\d{1,3}(?:st|nd|rd|th)?\s+)"
+    name = (rf"(?:the\s+)?((?:{num}?{_LIST_WORD}(?:\s+(?:{_LIST_LINK}\s+)*{_LIST_WORD}){{0,5}}(?:\s+{head})?(?:\s+\d{{1,3}}\b)?"
+            rf"|{num}{head}))(?:\s*\([A-Z0-9\-]{{2,8}}\))?")
+    return re.compile(name)
+
+
+_SEP_RX = re.compile(_LIST_SEP)
+_TRAIL_END = re.compile(r"\s*(?:[.;:)]|$|\s(?:were|are|was|is|have|had|has|which|who|that|to|in|on|at)\b)")
+_AND_RX = re.compile(r"\s*,?\s+(?:and|or)\s+")
+
+
+def coordinated_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Cand]:
+    """``cands`` plus the names of coordinated lists: a capitalised name between (or right
+    after) two named actors of one type is an actor of that type. A piece the gazetteer
+    knows as a place, or a demonym, is left alone; a place read inside a longer piece
+    ("al-Sham" in "Suqour al-Sham") gives way to it."""
+    piece_rx = _list_piece_rx()
+    actors = sorted((c for c in cands if c.type in ("ORG", "PERSON")), key=lambda c: c.start)
+    if len(actors) < 2:
+        return cands
+    places = [c for c in cands if c.type == "PLACE"]
+    spans = SpanSet(len(text), [(c.start, c.end) for c in actors])
+    new: list[Cand] = []
+    dropped: set[int] = set()
+
+    def take(start: int, end: int, like: Cand) -> None:
+        start, end = _clean_span(text, start, end)
+        name = text[start:end]
+        if end - start < 3 or spans.overlaps(start, end) or name.lower() in idx.demonyms:
+            return
+        inner = [p for p in places if start <= p.start and p.end <= end]
+        if any(p.start == start and p.end == end for p in inner) or any(
+                p.start < end and start < p.end and p not in inner for p in places):
+            return   # the piece is a place, or a place straddles it
+        key = match_key(name)
+        hit = idx.exact.get(name) or idx.keys.get(key)
+        if hit is not None:
+            if hit[0].type == "PLACE":
+                return
+            new.append(Cand(start, end, name, hit[0].type, "gazetteer", hit[0], hit[0].kind))
+        else:
+            new.append(Cand(start, end, name, like.type, "coord", None, None, key=key))
+        dropped.update(id(p) for p in inner)
+        spans.add(start, end)
+
+    def pieces(gap: str, base: int) -> list[tuple[int, int]] | None:
+        """The names of a gap made only of separators and names, else None."""
+        got = []
+        m = _SEP_RX.match(gap)
+        if not m or m.end() == 0:
+            return None
+        pos = m.end()
+        while pos < len(gap):
+            n = piece_rx.match(gap, pos)
+            if not n:
+                return None
+            got.append((base + n.start(1), base + n.end(1)))
+            pos = n.end()
+            if pos == len(gap):
+                return None   # a name must be followed by a separator before the next member
+            m = _SEP_RX.match(gap, pos)
+            if not m or m.end() == pos:
+                return None
+            pos = m.end()
+        return got
+
+    listed: set[int] = set()
+    for i in range(len(actors) - 1):
+        a, b = actors[i], actors[i + 1]
+        if a.type != b.type:
+            continue
+        gap = text[a.end:b.start]
+        if len(gap) > 160 or "\n" in gap or re.search(r"[.;:!?]\s", gap):
+            continue
+        got = pieces(gap, a.end)
+        if got is None:
+            continue
+        listed.update((i, i + 1))
+        for s, e in got:
+            take(s, e, a)
+    # "..., C and the D battalions.": the list's last name after its last known member
+    for i in sorted(listed):
+        if i + 1 in listed:
+            continue
+        b = actors[i]
+        m = _AND_RX.match(text, b.end)
+        if not m:
+            continue
+        n = piece_rx.match(text, m.end())
+        if n and _TRAIL_END.match(text, n.end()) and (i + 1 >= len(actors) or actors[i + 1].start >= n.end()):
+            take(n.start(1), n.end(1), b)
+    if not new:
+        return cands
+    return [c for c in cands if id(c) not in dropped] + new

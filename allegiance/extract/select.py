@@ -123,6 +123,8 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
         hit = idx.exact.get(p)
         if hit is not None and hit[0].kind in kinds:
             return True
+        if not p[:1].isupper():
+            continue   # a name starts with a capital: "let" is not LeT, "hamas" in a URL is not a name
         for _, hit in _ngram_hits(keys, i, idx, prefixes):
             if hit[0].kind in kinds:
                 return True
@@ -131,9 +133,18 @@ def about_armed_actors(text: str, idx: GazIndex) -> bool:
         return True
     # open world: a group no list knows is still a group; conflict vocabulary tells
     ow = cues()["open_world"]
-    hits = _open_world_rx().findall(low)
-    # "attack" and "shot" are sports words too: two of them need an armed actor beside them
-    return len(hits) >= ow["min_hits"] and (bool(set(hits) & _actor_nouns()) or len(hits) > ow["min_hits"])
+    found = _open_world_rx().findall(low)
+    # an everyday word ("shot", "attack": sport and film news use them too) counts once
+    # however often it recurs; the others count every time ("kidnapped" three times)
+    everyday = _everyday_words()
+    hits = len({w for w in found if w in everyday}) + sum(1 for w in found if w not in everyday)
+    # two hits need an armed actor noun beside them, or a third hit
+    return hits >= ow["min_hits"] and (any(w in _actor_nouns() for w in found) or hits > ow["min_hits"])
+
+
+@lru_cache(maxsize=1)
+def _everyday_words() -> frozenset:
+    return frozenset(cues()["open_world"].get("everyday_words", ()))
 
 
 @lru_cache(maxsize=1)
