@@ -187,8 +187,8 @@ def test_gold_incident_linking(tmp_path):
     print("\n".join(report.lines()))
     assert report.documents == 108 and not report.errors
     assert report.cross_links == 0, "a report of one incident was linked to another incident"
-    # floor near today's figure (F1 0.941, P 1.000), so a regression fails
-    assert report.f1 >= 0.9 and report.distractor_links == 0
+    # floor near today's figure (F1 1.000, P 1.000), so a regression fails
+    assert report.f1 >= 0.95 and report.precision == 1.0 and report.distractor_links == 0
     TestGoldBar.report = report
 
 
@@ -205,9 +205,6 @@ class TestGoldBar:
         assert r.f1 >= 0.80 and r.cross_links == 0
         assert all(g["disputed"] for g in r.incidents if g["gold_disagrees"])
 
-    @pytest.mark.xfail(strict=True, reason="issue 13 bar not fully reached: the Jolo report that names only "
-                                           "the country and the Islamic State's claim (toll 20) is not linked, "
-                                           "so that incident's range misses its figure")
     def test_issue_bar_ranges(self):
         r = self._report()
         assert all(g["range_ok"] for g in r.incidents)
@@ -343,3 +340,42 @@ def test_the_main_attack_takes_the_names_of_title_and_lead():
                          "on 3 June 2024, killing 9 guests, police said.\n")
     cur = [a for a in ex.attacks if a.current]
     assert cur and "velmora" in cur[0].names, [(a.evidence, a.names) for a in ex.attacks]
+
+
+def test_a_report_naming_the_claimant_and_the_town_agrees():
+    """A report that names only the country and the group's claim links with one that
+    names the town (a place the gazetteer does not know) and names the claimant in
+    passing: the town as a word of the first report, the claimant named in the second."""
+    claim = _mention("m1", "d1", "kenya", [("al_shabaab", "claimed", False)], triggers=("bombing",),
+                     names=["qarawi", "chapel"])
+    ngo = {"actor_id": "al_shabaab", "type": "ORG", "kind": "armed_group", "gazetteer_id": "al_shabaab",
+           "count": 1}
+    town = _mention("m2", "d2", "place-qarawi", [], triggers=("blast",), names=["qarawi", "market"],
+                    context=[ngo])
+    silent = _mention("m3", "d3", "place-qarawi", [], triggers=("blast",), names=["qarawi", "market"])
+    rival = _mention("m4", "d4", "place-qarawi", [("org-quorra-front", "stated", False)], triggers=("blast",),
+                     names=["qarawi", "market"], context=[ngo])
+    assert _score(claim, town) >= 4.0
+    # the claimant not named there: the town and the word alone are not enough
+    assert _score(claim, silent) < 4.0
+    # the other report names its own attacker: naming the claimant in passing is no agreement
+    assert _score(claim, rival) < 4.0
+    from allegiance.resolve.incidents import _params
+
+    assert _score(claim, town) - _score(claim, silent) == _params()["weights"]["claimant_named"]
+
+
+def test_a_paragraph_sentence_without_a_frame_gives_its_names():
+    # the sentence naming the arcade tells the same bombing but fills no role (past the
+    # lead); one in another paragraph, or with no attack word, gives nothing
+    ex, names = _extract("Bomb kills 6 at Mandera market\n\nA bomb planted by militants exploded at the main market "
+                         "in Mandera, Kenya, "
+                         "on 3 June 2024, killing 6 traders, police said. Traders closed their stalls for the day. "
+                         "The old Tessaly arcade was shattered by two bombs. The Quorra stalls stayed shut.\n\n"
+                         "Elsewhere in the town, the Dunlo quarter was shattered by two bombs.\n")
+    cur = [a for a in ex.attacks if a.current]
+    assert len(cur) == 1, [(a.evidence, a.names) for a in ex.attacks]
+    assert "tessaly" in cur[0].names
+    assert "quorra" not in cur[0].names and "dunlo" not in cur[0].names
+    # names only: the sentence is not one of the mention's evidence sentences
+    assert len(cur[0].sentences) == 2

@@ -448,7 +448,41 @@ def attack_mentions(state, frames: list, document, gaz) -> list[AttackMention]:
         lead = [i for i in range(min(LEAD_SENTENCES, len(sentences))) if past[i] is None]
         m = main["mention"]
         m.names += [w for w in _names(sentences, lead, known) if w not in m.names]
+    # a sentence of a mention's paragraph that names the same kind of attack again but
+    # gave no frame (no role the parse could fill: "The cathedral on X Island was hit by
+    # two bombs") goes on telling that attack: its names are the mention's too
+    told = {i for g in groups for i in g["sent_ids"]}
+    for g in groups:
+        if not g["current"]:
+            continue
+        m = g["mention"]
+        classes = _trigger_classes(m.triggers)
+        paras = {sentences[i].offset for i in g["sent_ids"]}
+        more = [i for i, sent in enumerate(sentences) if i not in told and past[i] is None
+                and sent.offset in paras and classes & _sentence_classes(sent)]
+        m.names += [w for w in _names(sentences, more, known) if w not in m.names]
     return out
+
+
+@lru_cache(maxsize=1)
+def _class_stems() -> dict[str, frozenset]:
+    from allegiance.extract.candidates import stem
+
+    return {cls: frozenset(stem(w) for w in words if " " not in w)
+            for cls, words in incident_cues()["trigger_classes"].items()}
+
+
+def _trigger_classes(words) -> set[str]:
+    """The trigger classes of ``data/incidents.json`` (bombing, armed assault, hijacking)
+    the attack words belong to."""
+    from allegiance.extract.candidates import stem
+
+    stems = {stem(w) for w in words}
+    return {cls for cls, ws in _class_stems().items() if stems & ws}
+
+
+def _sentence_classes(sent) -> set[str]:
+    return _trigger_classes(tok.text for tok in sent.span if tok.is_alpha)
 
 
 def _names(sentences, sent_ids, known=frozenset()) -> list[str]:

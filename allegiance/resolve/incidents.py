@@ -7,8 +7,9 @@ Input: attack mentions as the store keeps them (plain dicts, actor ids corpus-wi
 Two mentions of different documents are the same attack when nothing rules it out
 (dates more than ``max_day_gap`` days apart, places in two countries or far apart) and
 enough agrees: the same or a contained place (gazetteer hierarchy: country code, kind,
-coordinates), the same attackers, targets, trigger class, names of the building or
-vehicle, date. Weights and limits are in ``data/incidents.json`` (``linking``).
+coordinates), the same attackers (or a claimant the other report names), targets,
+trigger class, names of the building or vehicle, date. Weights and limits are in
+``data/incidents.json`` (``linking``).
 
 Linking is deterministic: the mentions of a neighbourhood (all that share a country, a
 place or an attacker with a changed mention, and the incidents they are in) are
@@ -140,6 +141,12 @@ class _M:
                        and ((c["type"] == "ORG" and c.get("kind") in ("armed_group", "militia", None))
                             or (c["type"] == "PERSON" and c.get("kind") == "person" and c.get("gazetteer_id")))}
         self.doc_places = {c["actor_id"] for c in ctx if c["type"] == "PLACE" and c["count"] >= 2}
+        # who claimed it, and the organisations the article names at all: a report that
+        # names the group another report says claimed the attack ("...ISIS, which claimed
+        # it", "groups that pledged allegiance to ISIS") agrees a little on who did it
+        self.claimants = {a["actor_id"] for a in d.get("attackers", [])
+                          if a.get("status") == "claimed" and not a.get("denied")}
+        self.named_orgs = {c["actor_id"] for c in ctx if c["type"] == "ORG"} | self.attackers
         self.spot = None
         principal = d.get("place")
         pe = gaz.by_id.get(principal["gazetteer_id"]) if principal and principal.get("gazetteer_id") else None
@@ -225,6 +232,8 @@ def score(a: _M, b: _M) -> float | None:
         s += w["group"]
     elif a.own_attackers and b.own_attackers:
         s += w["attacker_conflict"]
+    elif a.claimants & b.named_orgs or b.claimants & a.named_orgs:
+        s += w["claimant_named"]
     if a.targets & b.targets:
         s += w["target"]
     if a.classes & b.classes:
