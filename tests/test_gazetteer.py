@@ -106,6 +106,8 @@ KNOWN_AMBIGUITIES = {
     "sna": ["syrian_national_army", "somali_national_army"],
     "dabiq": ["dabiq_magazine", "dabiq"],
     "bayda": ["bayda", "al_bayda"],
+    # Arabic script: like the English "Ansar al-Sharia", the bare name is both groups'
+    "انصار الشريعة": ["ansar_al_sharia_libya", "ansar_al_sharia_tunisia"],
 }
 
 
@@ -159,6 +161,102 @@ def test_lookup(gaz, surface, want):
     e = gaz.lookup(surface)
     assert e is not None, surface
     assert e.id == want, (surface, e.id)
+
+
+# ---- Arabic script -------------------------------------------------------------------
+# the groups' own names in Arabic (gazetteer README: where they come from)
+ARABIC = [
+    ("الدولة الإسلامية", "islamic_state"), ("داعش", "islamic_state"), ("تنظيم الدولة الإسلامية", "islamic_state"),
+    ("تنظيم القاعدة", "al_qaeda"), ("القاعدة", "al_qaeda"),
+    ("تنظيم القاعدة في بلاد المغرب الإسلامي", "aqim"), ("تنظيم القاعدة في جزيرة العرب", "aqap"),
+    ("حركة الشباب المجاهدين", "al_shabaab"), ("جماعة أهل السنة للدعوة والجهاد", "boko_haram"),
+    ("بوكو حرام", "boko_haram"), ("جماعة نصرة الإسلام والمسلمين", "jnim"), ("حركة حماس", "hamas"),
+    ("حماس", "hamas"), ("حزب الله", "hezbollah"), ("كتائب حزب الله", "kataib_hezbollah"),
+    ("أنصار الشريعة", "ansar_al_sharia_libya"), ("أنصار الشريعة في تونس", "ansar_al_sharia_tunisia"),
+    ("هيئة تحرير الشام", "hts"), ("جبهة النصرة", "nusra_front"), ("المرابطون", "al_mourabitoun"),
+    ("طالبان", "taliban"), ("الحوثيون", "houthis"),
+]
+
+
+@pytest.mark.parametrize("surface,want", ARABIC)
+def test_lookup_arabic_script(gaz, surface, want):
+    e = gaz.lookup(surface)
+    assert e is not None and e.id == want, (surface, e and e.id)
+
+
+def test_match_key_keeps_arabic_letters():
+    # letters kept (nothing reduced to an empty or Latin key); harakat and the hamza on
+    # alef/yeh folded away (NFKD + combining marks dropped), so a vowelled or hamza-less
+    # spelling meets the plain one. (The tatweel U+0640 is a letter to Unicode and stays.)
+    assert match_key("داعش") == "داعش"
+    assert match_key("حزب الله") == "حزب الله"
+    assert match_key("دَاعِش") == match_key("داعش")
+    assert match_key("الدولة الإسلامية") == match_key("الدولة الاسلامية") == "الدولة الاسلامية"
+    assert match_key("أنصار الشريعة") == match_key("انصار الشريعة")
+    assert match_key("Islamic State") != match_key("الدولة الإسلامية")
+
+
+def test_arabic_aliases_name_their_source():
+    for _, _, e in _raw_lines():
+        if any("\u0600" <= ch <= "\u06ff" for a in e.get("aliases", []) for ch in a):
+            assert "Arabic Wikipedia" in e["source"], e["id"]
+
+
+def _arabic_store(path):
+    """A small store from an invented report naming the Islamic State (in English)."""
+    from allegiance.store import Store
+    from tests.conftest import build_extraction
+
+    text = ("Clashes near Tarsen Vale\n\nThe Islamic State claimed the raid on Tarsen Vale. "
+            "Islamic State fighters are active in Tarsen Vale, officials said.")
+    ex = build_extraction(
+        "vale.txt", text,
+        [("e1", "ORG", "Islamic State", ["Islamic State"], "islamic_state"),
+         ("e2", "PLACE", "Tarsen Vale", ["Tarsen Vale"], None)],
+        [("e1", "active_in", "e2", "Islamic State fighters are active in Tarsen Vale, officials said.")],
+        published="2017-04-02", title="Clashes near Tarsen Vale")
+    with Store(path) as store:
+        store.add_extraction(ex)
+        return next(a["id"] for a in store.actors() if a["name"] == "Islamic State")
+
+
+def test_cli_show_finds_an_actor_by_its_arabic_name(tmp_path):
+    from typer.testing import CliRunner
+
+    from allegiance.cli import app
+
+    db = tmp_path / "ar.duckdb"
+    aid = _arabic_store(db)
+    for name in ("داعش", "الدولة الإسلامية"):
+        r = CliRunner().invoke(app, ["show", name, "--db", str(db)])
+        assert r.exit_code == 0, r.output
+        assert r.output.startswith("Islamic State") and f"id={aid}" in r.output
+        assert "active_in" in r.output
+    r = CliRunner().invoke(app, ["facts", "--actor", "داعش", "--db", str(db), "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)[0]["subject_id"] == aid
+
+
+def test_web_search_finds_an_actor_by_its_arabic_name(tmp_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from allegiance.web.app import create_app
+
+    db = tmp_path / "ar.duckdb"
+    aid = _arabic_store(db)
+    app = create_app(db, read_only=True)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    try:
+        for q in ("داعش", "تنظيم الدولة الإسلامية"):
+            r = client.get("/api/search", params={"q": q})
+            assert r.status_code == 200
+            assert [a["id"] for a in r.json()][:1] == [aid], (q, r.json())
+            assert r.json()[0]["match"] == "gazetteer"
+        assert client.get("/api/search", params={"q": "حزب الله"}).json() == []  # not in this store
+        page = client.get("/actors", params={"q": "داعش"})
+        assert page.status_code == 200
+    finally:
+        app.state.ws.store.close()
 
 
 def test_lookup_unknown(gaz):
