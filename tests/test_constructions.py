@@ -440,3 +440,16 @@ def test_a_footnote_marker_is_not_part_of_a_name():
     s = text.index("Ansar")
     a, b = _clean_span(text, s, text.index("]") + 1)
     assert text[a:b] == "Ansar Kessara"
+
+
+# ---------------------------------------------------------------- competing claims
+
+def test_each_claim_of_an_attack_told_earlier_gets_the_attack_place():
+    text = ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
+            "The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
+            "A day later the Koro Hills Front also claimed responsibility, in a statement posted online.")
+    ex = extract_documents([clean_document(Document("claims.txt", "claims.txt", text, "hash-claims"))])[0]
+    names = {e.id: e.name for e in ex.entities}
+    got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
+    assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
+    assert ("Koro Hills Front", "attacked", "Mopti") in got, got

@@ -208,22 +208,35 @@ def frame_features(frames: list[Frame]) -> dict[tuple[int, int, int], list[str]]
     return out
 
 
+CLAIM_REACH = 5   # sentences back that "the attack" of a claim may point to
+
+
 def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[tuple[object, object, int]]:
-    """(attacker ref, target ref, sentence of the claim) for a claim in one sentence of an
-    attack told, without its attacker, in an earlier sentence (at most three back)."""
+    """(attacker ref, target ref, sentence of the claim) for a claim that names no target
+    ("X claimed responsibility", "X said it carried out the attack") of an attack told in
+    an earlier sentence (at most ``CLAIM_REACH`` back): its targets, or its place when it
+    hit no actor. The earlier telling may name an attacker of its own: competing claims
+    each get their fact, and the incidents component shows them side by side."""
     out = []
-    open_frames: list[Frame] = []
+    told: list[Frame] = []
     for f in sorted(frames, key=lambda f: f.sentence):
-        if f.attacker and f.claimed and not f.target:
-            for g in reversed(open_frames):
-                if f.sentence - g.sentence <= 3 and g.target:
-                    for a in f.attacker:
-                        for t in g.target:
-                            if a.entity != t.entity:
-                                out.append((a, t, f.sentence))
+        if f.attacker and (f.claimed or stem(f.trigger) in _triggers()[2]) and not f.target:
+            for g in reversed(told):
+                if f.sentence - g.sentence > CLAIM_REACH:
                     break
-        elif not f.attacker and f.target:
-            open_frames.append(f)
+                if g.sentence == f.sentence:
+                    continue
+                targets = [t for t in g.target if t.type != "PLACE"] or [t for t in g.target if t.type == "PLACE"] \
+                    or ([g.place] if g.place is not None else [])
+                if not targets:
+                    continue
+                for a in f.attacker:
+                    for t in targets:
+                        if a.entity != t.entity:
+                            out.append((a, t, f.sentence))
+                break
+        if f.target or f.place is not None:
+            told.append(f)
     return out
 
 
