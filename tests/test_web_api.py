@@ -204,6 +204,15 @@ def test_pages_render_and_escape(client):
     assert XSS_IMG not in page and "&lt;img src=x onerror=" in page
 
 
+def test_actor_page_leaves_duckdb_threads_as_they_were(client):
+    """The actor page runs its queries on one DuckDB thread and restores the setting."""
+    con = client.app.state.ws.con
+    before = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    assert client.get("/actors/aqim").status_code == 200
+    assert client.get("/actors/nobody-at-all").status_code == 404
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == before
+
+
 def test_document_page_marks_selected_fact(client):
     doc = next(d for d in client.get("/api/documents").json() if d["doc_id"].startswith("003_"))
     fact = client.get(f"/api/documents/{doc['id']}").json()["facts"][0]

@@ -350,13 +350,19 @@ def actor_view(con, actor_id: str, relation: str | None = None, tpage: int = 1, 
         if actor is None:
             return None
     aid = actor["id"]
-    _load_actor_facts(con, aid)
+    # one DuckDB thread for the page's queries: each reads or groups at most the actor's
+    # facts, and on a 2-CPU machine handing those small scans to a second thread costs more
+    # than it gains (GET /actors/a0 of bench/actor_page.py: CPU p50 215 -> 184-199 ms)
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    con.execute("SET threads = 1")
     try:
+        _load_actor_facts(con, aid)
         return {"actor": actor, "aliases": queries.aliases(con, aid), "ties": ties(con, relation, tpage),
                 "leaders": leaders(con, aid), "timeline": timeline(con, aid, page)}
     finally:
         con.execute(f"DROP TABLE IF EXISTS {ACTOR_TIES}")
         con.execute(f"DROP TABLE IF EXISTS {ACTOR_FACTS}")
+        con.execute(f"SET threads = {threads}")
 
 
 # -- exports ------------------------------------------------------------------------------
