@@ -152,3 +152,24 @@ def test_labels_positive_optional_and_negative(corpus):
     # relations gold does not state between the pair
     assert label("Red Dune Brigade", "Copper Hills Army", "allied_with", "Fighters of the Red Dune") == 0
     assert label("Amadou Sall", "Red Dune Brigade", "member_of", "Amadou Sall, the leader") == 0
+
+
+def test_a_fact_stated_where_no_candidate_reaches_it_is_learnt_from_the_pair_s_other_sentence():
+    text = ("Front names chief\n\nThe White Cliff Front held a meeting in the hills on Monday. "
+            "Nobody in the valley was surprised by the choice. "
+            "Salif Kone and the White Cliff Front were seen in the market of Gao a week later.")
+    [st] = prepare_documents([clean_document(Document("weak.txt", "weak.txt", text, "weak-hash"))])
+    gold = {"doc_id": "weak.txt",
+            "entities": [{"id": "kone", "type": "PERSON", "name": "Salif Kone", "aliases": ["Salif Kone"]},
+                         {"id": "wcf", "type": "ORG", "name": "White Cliff Front", "aliases": ["White Cliff Front"]}],
+            "facts": [{"subject": "kone", "relation": "leader_of", "object": "wcf",
+                       "evidence": "Nobody in the valley was surprised by the choice."}]}
+    eid = {e.name: e.id for e in st.extraction.entities}
+    root = {v: k for k, v in st.root_to_eid.items()}
+    kone, front = root[eid["Salif Kone"]], root[eid["White Cliff Front"]]
+    labels = [lab for c, lab in zip(st.candidates, label_state(st, gold)) if (c.subject, c.object) == (kone, front)]
+    assert labels and all(lab["leader_of"] == 1 for lab in labels)
+    # and the evidence sentence's own candidate is positive, as it always was
+    gold["facts"][0]["evidence"] = "Salif Kone and the White Cliff Front were seen in the market of Gao a week later."
+    labels = [lab for c, lab in zip(st.candidates, label_state(st, gold)) if (c.subject, c.object) == (kone, front)]
+    assert labels and all(lab["leader_of"] == 1 for lab in labels)
