@@ -453,3 +453,18 @@ def test_each_claim_of_an_attack_told_earlier_gets_the_attack_place():
     got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
     assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
     assert ("Koro Hills Front", "attacked", "Mopti") in got, got
+
+
+# ---------------------------------------------------------------- regions of a country
+
+def test_a_region_is_also_known_by_its_country_name_when_the_country_is_not_named_alone():
+    one = ("Raid in the east\n\nThe Tamarind Valley Army raided a market in eastern Chad on Monday, "
+           "residents said.")
+    two = ("Raids in two regions\n\nThe Tamarind Valley Army raided a market in northern Mali on Monday, "
+           "and the Koro Hills Front attacked a convoy in central Mali on Tuesday.")
+    a, b = extract_documents([clean_document(Document(f"{k}.txt", f"{k}.txt", t, f"hash-{k}"))
+                              for k, t in (("one", one), ("two", two))])
+    region = next(e for e in a.entities if e.name == "eastern Chad")
+    assert "Chad" in region.aliases
+    # two regions of one country: each stays a region, neither takes the country's name
+    assert not any("Mali" in e.aliases for e in b.entities if e.name in ("northern Mali", "central Mali"))
