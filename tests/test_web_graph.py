@@ -151,3 +151,75 @@ def test_node_counts_follow_a_write(churn_db):
     assert after["Omar Vasket"] == (before["Omar Vasket"][0] + 2, before["Omar Vasket"][1] + 1)
     assert after["Amber Front"][1] == before["Amber Front"][1] + 1
     ws.store.close()
+
+
+def _same_day_extractions():
+    """Ends on the very day of a tie's last report (invented): Nadia Querr is reported a
+    member of Harrow Guard on the day she joins Isle Column (that report is of the span the
+    joining ends); Ivo Stamm, back in Harrow Guard after a defection, joins Isle Column on
+    the day of the report that reopened it (a belonging the same day does not end a span
+    it opens); Rhea Dulan defects on the day of her last member report (a defection does)."""
+    h = ("e1", "ORG", "Harrow Guard", ["Harrow Guard"], None)
+    i = ("e2", "ORG", "Isle Column", ["Isle Column"], None)
+    out = []
+    for n, (person, rel, obj, day) in enumerate([
+            ("Nadia Querr", "member_of", h, "2014-02"), ("Nadia Querr", "joined", i, "2016-05"),
+            ("Nadia Querr", "member_of", h, "2016-05"),
+            ("Ivo Stamm", "member_of", h, "2014-02"), ("Ivo Stamm", "defected_from", h, "2015-01"),
+            ("Ivo Stamm", "member_of", h, "2016-05"), ("Ivo Stamm", "joined", i, "2016-05"),
+            ("Rhea Dulan", "member_of", h, "2014-02"), ("Rhea Dulan", "member_of", h, "2016-05"),
+            ("Rhea Dulan", "defected_from", h, "2016-05")]):
+        sentence = f"{person} {rel.replace('_', ' ')} {obj[2]}, report {n}."
+        p_ent = ("e3", "PERSON", person, [person], None)
+        out.append(build_extraction(f"same-day-{n}.txt", "Report\n\n" + sentence, [p_ent, obj],
+                                    [("e3", rel, "e1" if obj is h else "e2", sentence, {"date": day})],
+                                    published="2020-01-15"))
+    return out
+
+
+def test_heaviest_as_of_ties_equal_the_python_network_as_of(tmp_path):
+    """As of a date, the ties in force decided in SQL (heaviest_as_of_ties) are those
+    network_as_of(build_ties(load_slim(until=date))) keeps: same ties, facts, spans and the
+    span in force, the same heaviest cut, the same totals; relation and actor filters too."""
+    def norm(ties):
+        return sorted((t["id"], t["sources"], t["first"], t["last"], t["as_reported"], t["hedged"],
+                       [f["id"] for f in t["facts"]], (t["span"]["start"], t["span"]["end"]),
+                       [(sp["start"], sp["end"], (sp["ended_by"] or {}).get("id")) for sp in t["spans"]])
+                      for t in ties)
+
+    with Store(tmp_path / "churn.duckdb") as store:
+        for ex in _churn_extractions(n_docs=80, seed=11) + _same_day_extractions():
+            store.add_extraction(ex)
+        con = store.con
+        names = {a["id"]: a["name"] for a in store.actors()}
+        member = {names[t["subject_id"]]: t for t in T.network_as_of(T.build_ties(T.load_slim(con, until="2017")), "2017")
+                  if t["relation"] == "member_of" and names[t["object_id"]] == "Harrow Guard"}
+        assert set(member) == {"Ivo Stamm"}  # Nadia's and Rhea's memberships ended in 2016-05
+        ended_somewhere = 0
+        for date in ("2012", "2013-06", "2014", "2015-03-15", "2016", "2017-09", "2019", "2024"):
+            every = T.build_ties(T.load_slim(con, until=date))
+            full = T.network_as_of(every, date)
+            ended_somewhere += len(every) - len(full)
+            for limit in (1, 4, 10, len(full) + 3):
+                cut, totals = T.heaviest_as_of_ties(con, date, limit)
+                assert totals == {"ties": len(full), "facts": sum(len(t["facts"]) for t in full)}, (date, limit)
+                assert norm(cut) == norm(T.heaviest(full, limit)), (date, limit)
+            for relation in ("member_of", "joined", "allied_with"):
+                want = [t for t in full if t["relation"] == relation]
+                cut, totals = T.heaviest_as_of_ties(con, date, 3, relation=relation)
+                assert totals["ties"] == len(want) and norm(cut) == norm(T.heaviest(want, 3)), (date, relation)
+            someone = full[0]["subject_id"] if full else "nobody"
+            want = [t for t in full if someone in (t["subject_id"], t["object_id"])]
+            cut, totals = T.heaviest_as_of_ties(con, date, 5, actor_ids=[someone])
+            assert totals["ties"] == len(want) and norm(cut) == norm(T.heaviest(want, 5)), (date, someone)
+        assert ended_somewhere >= 5  # ties that ended by a date: what the SQL must get right
+
+
+def test_api_graph_as_of_cut_equals_the_whole_as_of(churn_db):
+    client = TestClient(create_app(churn_db), base_url="http://127.0.0.1")
+    whole = client.get("/api/graph", params={"as_of": "2017", "limit": 100000}).json()
+    cut = client.get("/api/graph", params={"as_of": "2017", "limit": 4}).json()
+    assert cut["truncated"] and cut["counts"]["ties_total"] == whole["counts"]["ties"] == len(whole["edges"])
+    by_id = {e["id"]: e for e in whole["edges"]}
+    assert all(e == by_id[e["id"]] for e in cut["edges"]) and len(cut["edges"]) == 4
+    client.app.state.ws.store.close()

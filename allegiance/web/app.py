@@ -568,6 +568,15 @@ def create_app(
         common = dict(source=source or None, include_hedged=include_hedged, include_rejected=include_rejected)
         grouped = None
         totals = None
+        regional = bool(region and region.strip())
+        if as_of and limit is not None and not regional and _slim():
+            # in force or not decided in SQL for every tie, only the kept ones built (ties.py)
+            ids = queries.resolve_actor_ids(ws.con, actor) if actor else None
+            got = tie_rows.heaviest_as_of_ties(ws.con, as_of.strip(), limit, relation=relation or None,
+                                               actor_ids=ids, **common)
+            if got is not None:
+                ties, totals = got
+                return ties, _tie_counts(ties, totals, 0)
         if _slim():
             if as_of:
                 rows = tie_rows.load_slim(ws.con, until=as_of.strip(), **common)
@@ -577,7 +586,6 @@ def create_app(
                               **common)
                 # grouped, ranked and cut in SQL when every fact has a date (a region filter
                 # needs every tie first); else the rows, placed in time
-                regional = bool(region and region.strip())
                 got = tie_rows.heaviest_window_ties(ws.con, None if regional else limit, **window)
                 if got is not None:
                     grouped, totals = got
@@ -607,11 +615,12 @@ def create_app(
         if totals is None or (region and region.strip()):
             totals = {"ties": len(ties), "facts": sum(len(t["facts"]) for t in ties)}
             ties = tie_rows.heaviest(ties, limit)
+        return ties, _tie_counts(ties, totals, undated)
+
+    def _tie_counts(ties: list[dict], totals: dict, undated: int) -> dict:
         shown = [f for t in ties for f in t["facts"]]
-        counts = {"facts": len(shown), "as_reported": sum(1 for f in shown if f["date_source"] == "as_reported"),
-                  "undated": undated, "ties": len(ties), "ties_total": totals["ties"],
-                  "facts_total": totals["facts"]}
-        return ties, counts
+        return {"facts": len(shown), "as_reported": sum(1 for f in shown if f["date_source"] == "as_reported"),
+                "undated": undated, "ties": len(ties), "ties_total": totals["ties"], "facts_total": totals["facts"]}
 
     _SHOWN_ACTORS = ("SELECT id, name, type, kind FROM actors WHERE id IN (SELECT unnest(?::VARCHAR[])) "
                      "ORDER BY id")
