@@ -15,7 +15,8 @@ tables are created by ``allegiance.store.Store`` (schema + indexes from
 Timed (``--runs`` each, p50/p95 in ms): Store.actor_card on random actors, Store.facts
 (relation + since/until window), neighbours within 2 hops, network as of a date
 (``allegiance.scale.queries``); ``GET /api/graph`` over one-year windows through the web app
-(``--runs`` runs each: the default cap of ties and ``limit=200``)."""
+(``--runs`` runs each: the default cap of ties and ``limit=200``) and ``as_of`` a year
+(``--runs``/10 runs, at least 3)."""
 from __future__ import annotations
 
 import argparse
@@ -168,15 +169,19 @@ def main() -> None:
         last: dict = {}
 
         def api_graph(i: int, **params) -> list:
-            r = client.get("/api/graph", params={"since": years[i], "until": years[i], **params})
+            q = {k: v for k, v in {"since": years[i], "until": years[i], **params}.items() if v is not None}
+            r = client.get("/api/graph", params=q)
             assert r.status_code == 200, r.status_code
             got = r.json()
             last.update(bytes=len(r.content), counts=got["counts"])
             return got["edges"]
 
         graph_cases = [
-            (f"GET /api/graph?since=Y&until=Y (limit {GRAPH_LIMIT})", lambda i: api_graph(i)),
-            ("GET /api/graph?since=Y&until=Y&limit=200", lambda i: api_graph(i, limit=200)),
+            (f"GET /api/graph?since=Y&until=Y (limit {GRAPH_LIMIT})", lambda i: api_graph(i), graph_runs),
+            ("GET /api/graph?since=Y&until=Y&limit=200", lambda i: api_graph(i, limit=200), graph_runs),
+            # as of a date: every fact up to it (the time slider); seconds each, so fewer runs
+            (f"GET /api/graph?as_of=Y (limit {GRAPH_LIMIT})",
+             lambda i: api_graph(i, as_of=years[i], since=None, until=None), max(3, args.runs // 10)),
         ]
         hub_runs = max(5, args.runs // 10)
         hub_cases = [
@@ -188,12 +193,12 @@ def main() -> None:
             fn(0)  # warm
             p50, p95, size = timed(fn, args.runs)
             print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({args.runs} runs)", flush=True)
-        for name, fn in graph_cases:
+        for name, fn, runs in graph_cases:
             fn(0)  # warm
-            p50, p95, size = timed(fn, graph_runs)
+            p50, p95, size = timed(fn, runs)
             verdict = "under" if p95 < 500 else "NOT under"
             c = last["counts"]
-            print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({graph_runs} runs; p95 {verdict} 500 ms; last: "
+            print(f"{name:48} {p50:9.1f} {p95:9.1f} {size:7d}  ({runs} runs; p95 {verdict} 500 ms; last: "
                   f"{c['ties']} of {c['ties_total']} ties, {last['bytes'] / 1e6:.2f} MB of JSON)", flush=True)
         for name, fn in hub_cases:
             p50, p95, size = timed(fn, hub_runs)
