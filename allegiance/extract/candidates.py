@@ -144,6 +144,11 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
         for c in classes.get(w, ()):
             f["cb:" + c] = 1.0
             f[f"cb:{c}:{order}"] = 1.0
+            f[f"Tcb:{s_ref.type}>{o_ref.type}:{c}"] = 1.0
+    # cue words anywhere in the sentence: the statement's kind when the ends sit apart
+    for i in range(span.start, span.end):
+        for c in classes.get(tk.stem[i], ()):
+            f["cs:" + c] = 1.0
     # a few words either side of the pair
     for i in range(max(span.start, first.start - 3), first.start):
         f["w-:" + tk.stem[i]] = 1.0
@@ -181,6 +186,7 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
                 f[f"cp:{c}:{labels[0] if labels else ''}"] = 1.0
         f["lca:" + tk.stem[lca]] = 1.0
         f[f"lca:{tk.stem[lca]}:{labels[0] if labels else ''}"] = 1.0
+        f[f"Tlca:{s_ref.type}>{o_ref.type}:{tk.stem[lca]}"] = 1.0
         for c in classes.get(tk.stem[lca], ()):
             f["clca:" + c] = 1.0
     if _qualifies_person(tk, oh, sent, o_ref, span.start):
