@@ -296,6 +296,21 @@ def test_back_and_forward_restore_filters(page):
     assert page.input_value("#relation") == "leader_of"
 
 
+def test_network_says_when_it_shows_only_the_heaviest_ties(page):
+    """?limit= on the page's URL reaches /api/graph; the stats line says "showing N of M"."""
+    page.goto(page.base + "/network")
+    _ready(page)
+    all_edges = int(page.get_attribute("body", "data-edges"))
+    assert page.get_attribute("body", "data-truncated") == "false"
+    assert "showing" not in page.text_content("#graph-stats")
+    page.goto(page.base + "/network?limit=2")
+    _ready(page)
+    assert page.get_attribute("body", "data-truncated") == "true"
+    assert page.evaluate("window.cy.edges().length") == 2
+    assert f"showing 2 of {all_edges} ties (most facts first)" in page.text_content("#graph-stats")
+    assert "limit=2" in page.evaluate("window.netState.url")
+
+
 def test_expand_neighbours_in_place(page):
     ids = page.app.state.ids
     page.goto(page.base + "/network?relation=leader_of")
