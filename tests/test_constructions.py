@@ -468,3 +468,15 @@ def test_a_region_is_also_known_by_its_country_name_when_the_country_is_not_name
     assert "Chad" in region.aliases
     # two regions of one country: each stays a region, neither takes the country's name
     assert not any("Mali" in e.aliases for e in b.entities if e.name in ("northern Mali", "central Mali"))
+
+
+def test_a_late_claim_points_to_the_lead_attack_and_an_apposition_names_the_claimant():
+    text = ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
+            "Soldiers surrounded the building for hours. Shops stayed closed. Roads were empty. Schools were shut. "
+            "Flights were cancelled. The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
+            "Two days later, another armed group, the Koro Hills Front, claimed credit for the attack.")
+    ex = extract_documents([clean_document(Document("late.txt", "late.txt", text, "hash-late"))])[0]
+    names = {e.id: e.name for e in ex.entities}
+    got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
+    assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
+    assert ("Koro Hills Front", "attacked", "Mopti") in got, got

@@ -70,7 +70,8 @@ def _refs_of(tok, sent: SentenceInfo) -> list:
         r = _ref_at(h, sent)
         if r is None:
             for ch in h.children:
-                if ch.dep_ in ("compound", "poss", "amod", "nmod"):
+                # "another militant group, X, claimed": the apposition names the role's actor
+                if ch.dep_ in ("compound", "poss", "amod", "nmod", "appos"):
                     r = _ref_at(ch, sent)
                     if r is not None:
                         break
@@ -221,9 +222,10 @@ def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[t
     told: list[Frame] = []
     for f in sorted(frames, key=lambda f: f.sentence):
         if f.attacker and (f.claimed or stem(f.trigger) in _triggers()[2]) and not f.target:
-            for g in reversed(told):
-                if f.sentence - g.sentence > CLAIM_REACH:
-                    break
+            # the nearest earlier telling; further back than CLAIM_REACH, the article's
+            # first telling (its lead attack: "the attack" of a report is the one it is about)
+            near = [g for g in told if g.sentence != f.sentence and f.sentence - g.sentence <= CLAIM_REACH]
+            for g in list(reversed(near)) + told[:1]:
                 if g.sentence == f.sentence:
                     continue
                 targets = [t for t in g.target if t.type != "PLACE"] or [t for t in g.target if t.type == "PLACE"] \
