@@ -480,3 +480,12 @@ def test_a_late_claim_points_to_the_lead_attack_and_an_apposition_names_the_clai
     got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
     assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
     assert ("Koro Hills Front", "attacked", "Mopti") in got, got
+
+
+def test_an_attack_on_a_building_happened_at_the_sentence_s_one_place():
+    text = ("Substation hit\n\nHeavy fighting raged last night in Mopti when members of the Koro Hills Front "
+            "attacked an electric power substation. A guard was wounded.")
+    ex = extract_documents([clean_document(Document("sub.txt", "sub.txt", text, "hash-sub"))])[0]
+    names = {e.id: e.name for e in ex.entities}
+    got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
+    assert ("Koro Hills Front", "attacked", "Mopti") in got, got

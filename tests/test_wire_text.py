@@ -225,3 +225,9 @@ def test_extraction_reads_a_wrapped_sentence_whole():
     for f in ex.facts:
         assert same_modulo_wire(f.evidence, raw[f.start:f.end])
     assert any(f.evidence == sentence for f in attacks)
+
+
+def test_truecasing_lowers_everyday_verbs_and_nouns_and_keeps_names():
+    # words the project's own corpora never use still read as English, not as names
+    out = truecase("GUERRILLAS STOLE FOOD AND PURSUED THE PEASANTS NEAR THE HELICOPTER BASE IN MOPTI.")
+    assert out == "Guerrillas stole food and pursued the peasants near the helicopter base in Mopti."

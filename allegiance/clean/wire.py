@@ -46,8 +46,13 @@ def wire_data() -> dict:
 
 @lru_cache(maxsize=1)
 def common_words() -> frozenset[str]:
-    text = resources.files("allegiance.data").joinpath("common_words.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+    """What the mixed-case corpora write in lower case (common_words.txt) and the frequent
+    dictionary words (english_words.txt: wire copy uses many verbs and nouns the corpora lack)."""
+    out: set[str] = set()
+    for name in ("common_words.txt", "english_words.txt"):
+        text = resources.files("allegiance.data").joinpath(name).read_text(encoding="utf-8")
+        out.update(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+    return frozenset(out)
 
 
 def is_common(word: str) -> bool:

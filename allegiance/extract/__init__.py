@@ -227,13 +227,15 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
     for k, parsed in per_doc.items():
         state = _relations(out[k], documents[k], parsed, gaz, windowed=lines is not None and k in lines)
         dl = datelines.get(k)
+        dateline_ref = None
         if dl is not None:
-            state.dateline_place = next((r.entity for sent in state.sentences if sent.start == dl.dateline_span[0]
-                                         for r in sent.refs if r.type == "PLACE"), None)
+            dateline_ref = next((r for sent in state.sentences if sent.start == dl.dateline_span[0]
+                                 for r in sent.refs if r.type == "PLACE"), None)
+            state.dateline_place = dateline_ref.entity if dateline_ref is not None else None
         frames = [f for i, sent in enumerate(state.sentences) for f in frames_in(sent, i)]
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)
-        state.place_attacks = place_attacks(frames)
+        state.place_attacks = place_attacks(frames, state.sentences, dateline_ref)
         # attack mentions read the same frames; they change no fact (issue 13)
         state.extraction.attacks = attack_mentions(state, frames, documents[k], gaz)
         out[k] = state

@@ -242,13 +242,28 @@ def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[t
     return out
 
 
-def place_attacks(frames: list[Frame]) -> list[tuple[object, object, int]]:
+def place_attacks(frames: list[Frame], sentences: list[SentenceInfo] | None = None,
+                  dateline_place=None) -> list[tuple[object, object, int]]:
     """(attacker ref, place ref, sentence) for an attack on something that is not an actor
-    ("attacked an electric substation in X", "stormed a hotel in X"): the place was attacked."""
+    ("attacked an electric substation in X", "stormed a hotel in X"): the place was attacked.
+    Where the frame reads no place under its trigger ("fighting raged in X when militants
+    attacked a substation"), the sentence's one place, else the dateline's ("LIMA, 20 AUG
+    88 --"), is where it happened."""
     out = []
     for f in frames:
-        if f.attacker and f.place is not None and not [t for t in f.target if t.type != "PLACE"]:
-            for a in f.attacker:
-                if a.entity != f.place.entity:
-                    out.append((a, f.place, f.sentence))
+        if not f.attacker or [t for t in f.target if t.type != "PLACE"]:
+            continue
+        place = f.place
+        if place is None and sentences is not None:
+            own = {r.entity for r in f.attacker}
+            places = {r.entity: r for r in sentences[f.sentence].refs if r.type == "PLACE" and r.entity not in own}
+            if len(places) == 1:
+                place = next(iter(places.values()))
+            elif not places and dateline_place is not None:
+                place = dateline_place
+        if place is None:
+            continue
+        for a in f.attacker:
+            if a.entity != place.entity:
+                out.append((a, place, f.sentence))
     return out
