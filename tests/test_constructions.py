@@ -489,3 +489,19 @@ def test_an_attack_on_a_building_happened_at_the_sentence_s_one_place():
     names = {e.id: e.name for e in ex.entities}
     got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
     assert ("Koro Hills Front", "attacked", "Mopti") in got, got
+
+
+# ---------------------------------------------------------------- descriptions that make an organisation
+
+def test_a_persons_regime_and_a_groups_dissidents_are_organisations_of_their_own():
+    from allegiance.extract.mentions import descriptor_mentions
+
+    text = "Fighters loyal to Salif Kone's regime clashed with Koro Hills Front dissidents near the river."
+    kone = Cand(text.index("Salif"), text.index("'s"), "Salif Kone", "PERSON", "ner")
+    front = Cand(text.index("Koro"), text.index(" dissidents"), "Koro Hills Front", "ORG", "ner")
+    got = {c.text: c.type for c in descriptor_mentions(text, [kone, front])}
+    assert got == {"Salif Kone's regime": "ORG", "Koro Hills Front dissidents": "ORG"}
+    # "the Koro Hills Front group" is the group itself: nothing changes
+    text = "The Koro Hills Front group said it would fight on."
+    front = Cand(4, 20, "Koro Hills Front", "ORG", "ner")
+    assert descriptor_mentions(text, [front]) == [front]

@@ -16,6 +16,7 @@ from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
     coordinated_mentions,
+    descriptor_mentions,
     demonym_place_mentions,
     extend_names,
     place_base,
@@ -217,6 +218,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         local = resolve_overlaps(local)
         extend_names(btext, local)
         local = coordinated_mentions(btext, local, idx)
+        local = descriptor_mentions(btext, local)
         for c in local:
             c.start += off
             c.end += off

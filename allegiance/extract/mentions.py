@@ -765,3 +765,39 @@ def coordinated_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Ca
     if not new:
         return cands
     return [c for c in cands if id(c) not in dropped] + new
+
+
+# -- descriptions that make an organisation of a name ----------------------------------
+
+@lru_cache(maxsize=1)
+def _descriptor_rx() -> tuple[re.Pattern, re.Pattern]:
+    spec = cues()["descriptor_org_heads"]
+
+    def rx(words):
+        alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        return re.compile(r"(?:['’]s)?\s+(?:" + alt + r")\b", re.IGNORECASE)
+
+    return rx(spec["after_person"]), rx(spec["after_group"])
+
+
+def descriptor_mentions(text: str, cands: list[Cand]) -> list[Cand]:
+    """``cands`` with "Gaddafi's regime", "the Mehsud group", "FARC dissidents" read as
+    organisations of their own, in place of the name they contain. After a person the head
+    is lower case ("the Karzai group", not a name the finders read whole)."""
+    after_person, after_group = _descriptor_rx()
+    starts = sorted(c.start for c in cands)
+    out, changed = [], False
+    for c in cands:
+        rx = after_person if c.type == "PERSON" else after_group if c.type == "ORG" else None
+        m = rx.match(text, c.end) if rx is not None else None
+        if m is not None:
+            nxt = next((s for s in starts if s > c.start), len(text))
+            head = text[m.start():m.end()].split()[-1]
+            if m.end() <= nxt and (head.islower() or c.type == "ORG"):
+                name = text[c.start:m.end()]
+                out.append(Cand(c.start, m.end(), name, "ORG", "descriptor", None, None, key=match_key(name),
+                                extra={"within": c}))
+                changed = True
+                continue
+        out.append(c)
+    return out if changed else cands

@@ -199,7 +199,9 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         groups.setdefault(uf.find(i), []).append(i)
     longest: dict[int, list[str]] = {}
     for root, idxs in groups.items():
-        forms = sorted({match_key(cands[i].text) for i in idxs if cands[i].source != "coref"}, key=lambda k: -len(k))
+        # a description ("Gaddafi's regime", "FARC dissidents") lends no short form: the name in it is another actor
+        forms = sorted({match_key(cands[i].text) for i in idxs if cands[i].source not in ("coref", "descriptor")},
+                       key=lambda k: -len(k))
         longest[root] = [f for f in forms if f]
     for i, c in enumerate(cands):
         if c.entry is not None and c.source != "coref":
