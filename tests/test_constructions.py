@@ -505,3 +505,9 @@ def test_a_persons_regime_and_a_groups_dissidents_are_organisations_of_their_own
     text = "The Koro Hills Front group said it would fight on."
     front = Cand(4, 20, "Koro Hills Front", "ORG", "ner")
     assert descriptor_mentions(text, [front]) == [front]
+
+
+def test_police_forces_and_the_central_government_are_state_actors_without_a_country():
+    text = "Rebels ambushed police forces near the border, and the central government sent reinforcements."
+    got = {(c.text, c.key) for c in state_force_mentions(text, gaz_index(), [])}
+    assert got == {("police forces", "state:?:police"), ("central government", "state:?:government")}
