@@ -455,21 +455,6 @@ def test_each_claim_of_an_attack_told_earlier_gets_the_attack_place():
     assert ("Koro Hills Front", "attacked", "Mopti") in got, got
 
 
-# ---------------------------------------------------------------- regions of a country
-
-def test_a_region_is_also_known_by_its_country_name_when_the_country_is_not_named_alone():
-    one = ("Raid in the east\n\nThe Tamarind Valley Army raided a market in eastern Chad on Monday, "
-           "residents said.")
-    two = ("Raids in two regions\n\nThe Tamarind Valley Army raided a market in northern Mali on Monday, "
-           "and the Koro Hills Front attacked a convoy in central Mali on Tuesday.")
-    a, b = extract_documents([clean_document(Document(f"{k}.txt", f"{k}.txt", t, f"hash-{k}"))
-                              for k, t in (("one", one), ("two", two))])
-    region = next(e for e in a.entities if e.name == "eastern Chad")
-    assert "Chad" in region.aliases
-    # two regions of one country: each stays a region, neither takes the country's name
-    assert not any("Mali" in e.aliases for e in b.entities if e.name in ("northern Mali", "central Mali"))
-
-
 def test_a_late_claim_points_to_the_lead_attack_and_an_apposition_names_the_claimant():
     text = ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
             "Soldiers surrounded the building for hours. Shops stayed closed. Roads were empty. Schools were shut. "

@@ -37,7 +37,6 @@ from allegiance.extract.work import DocState, SentenceInfo
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
-from allegiance.resolve.names import match_key
 
 EXTRACTOR_VERSION = "2026.12.4"  # phrasal attack verbs matched by stem (no lemmatizer); facts as 2026.12.1
 BLOCK_CHARS = 50_000
@@ -266,15 +265,6 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: 
     root_type: dict[int, str] = {}
     root_kind: dict[int, str | None] = {}
     entities: list[Entity] = []
-    named_keys = {match_key(c.text) for c in cands if c.source != "direction"}
-    named_keys |= {match_key(c.entry.name) for c in cands if c.entry is not None and c.source != "direction"}
-    named_keys |= {match_key(b) for b in (place_base(c.text) for c in cands if c.source != "direction") if b}
-    # a country with two regions named ("northern Mali", "central Mali") lends its name to neither
-    regions_of: dict[str, set] = defaultdict(set)
-    for c, r in zip(cands, roots):
-        if c.source == "direction" and c.extra.get("within") is not None:
-            regions_of[match_key(c.extra["within"].text)].add(r)
-    named_keys |= {k for k, rs in regions_of.items() if len(rs) > 1}
     for r in sorted(by_root, key=lambda r: min(c.start for c in by_root[r])):
         group = by_root[r]
         entry = next((c.entry for c in group if c.entry is not None), None)
@@ -290,13 +280,6 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: 
                 base = place_base(a)
                 if base and base not in aliases:
                     aliases.append(base)
-            # "western Yemen" where the document never names Yemen on its own nor another region
-            # of it: the region is also known by its country's name
-            for c in group:
-                within = c.extra.get("within") if c.source == "direction" else None
-                if within is not None and within.text not in aliases and match_key(within.text) not in named_keys \
-                        and match_key(place_base(within.text) or within.text) not in named_keys:
-                    aliases.append(within.text)
         if entry:
             name = entry.name
         else:
