@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from allegiance.resolve.names import match_key, normalize
+from allegiance.resolve.names import compact_key, match_key, normalize
 
 #: default files, in priority (file) order
 DEFAULT_FILES = ("groups.jsonl", "people.jsonl", "orgs.jsonl", "places.jsonl")
@@ -44,6 +44,9 @@ HOW_RANK = {"name": 0, "alias": 1, "nom_de_guerre": 1, "description": 2, "short"
 #: order of :meth:`Gazetteer.surface_forms` (all names first, so a consumer that keeps the
 #: first entry per key at equal kind rank agrees with :meth:`Gazetteer.lookup`)
 _HOW_ORDER = ("name", "alias", "nom_de_guerre", "description", "short", "demonym")
+
+#: shortest run-together name compared by :meth:`Gazetteer.lookup_compact`
+COMPACT_MIN = 8
 
 REQUIRED = ("id", "name", "type", "source")
 #: honorifics and ranks dropped from the front of a surface form when the exact lookup fails
@@ -163,6 +166,7 @@ class Gazetteer:
         self._keys: dict[str, list[tuple[GazEntry, str]]] = {}
         self._short: dict[str, list[GazEntry]] = {}
         self._demonyms: dict[str, list[GazEntry]] = {}
+        self._compact: dict[str, list[GazEntry]] = {}
         for e in self.entries:
             for text, how in self._forms(e):
                 if how == "demonym":
@@ -176,9 +180,13 @@ class Gazetteer:
                     lst = self._keys.setdefault(k, [])
                     if not any(x is e for x, _ in lst):
                         lst.append((e, how))
+                    if how != "description":
+                        ck = compact_key(text)
+                        if len(ck) >= COMPACT_MIN:
+                            self._add(self._compact, ck, e)
         for lst in self._keys.values():
             lst.sort(key=lambda p: (kind_rank(p[0]), HOW_RANK[p[1]], self._order[p[0].id]))
-        for d in (self._short, self._demonyms):
+        for d in (self._short, self._demonyms, self._compact):
             for lst in d.values():
                 lst.sort(key=lambda x: (kind_rank(x), self._order[x.id]))
 
@@ -232,6 +240,16 @@ class Gazetteer:
     def lookup_how(self, surface: str) -> tuple[GazEntry, str] | None:
         """Like :meth:`lookup`, with how the key was matched (name|alias|nom_de_guerre|description)."""
         lst = self._hits(surface)
+        return lst[0] if lst else None
+
+    def lookup_compact(self, surface: str) -> GazEntry | None:
+        """The preferred entry one of whose names or aliases differs from ``surface`` only in
+        spacing and hyphenation ("Jamaatul Ahrar" -> Jamaat-ul-Ahrar); names shorter than
+        ``COMPACT_MIN`` letters are not compared."""
+        ck = compact_key(surface)
+        if len(ck) < COMPACT_MIN:
+            return None
+        lst = self._compact.get(ck)
         return lst[0] if lst else None
 
     def lookup_short(self, surface: str) -> GazEntry | None:

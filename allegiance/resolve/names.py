@@ -55,7 +55,15 @@ def _match_key_cached(name: str) -> str:
     return _match_key(name)
 
 
-def _match_key(name: str) -> str:
+@lru_cache(maxsize=65536)
+def compact_key(name: str) -> str:
+    """The name's folded tokens run together, articles and linking particles kept:
+    hyphenation and spacing variants of one transliterated name meet ("Jamaat-ul-Ahrar",
+    "Jamaatul Ahrar", "Jamaat ul Ahrar" -> "jamaatulahrar")."""
+    return _match_key(name, keep_all=True).replace(" ", "")
+
+
+def _match_key(name: str, keep_all: bool = False) -> str:
     tokens_map, drop = _variants()
     s = strip_diacritics(name).lower()
     s = re.sub(r"['’‘`´ʼʻ]s\b", "", s)           # possessive
@@ -65,7 +73,7 @@ def _match_key(name: str) -> str:
     out = []
     for tok in s.split():
         tok = tokens_map.get(tok, tok)
-        if tok in drop:
+        if tok in drop and not keep_all:
             continue
         out.append(tok)
     return " ".join(out)
