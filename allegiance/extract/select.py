@@ -169,11 +169,13 @@ def _actor_noun_rx() -> re.Pattern:
 _INNER_NAME = re.compile(r"(?<=[\w,;:\)\]’'\"”] )[A-Z][\w’'\-]+")
 
 
-def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False) -> tuple[bool, bool]:
+def _actor_hit(sent: str, idx: GazIndex, names: set[str], collect: bool = False,
+               split: tuple[list[str], list[str]] | None = None) -> tuple[bool, bool]:
     """(names a known group/person, names a known place). ``names`` collects the
     words of actor names found so far in the document, so that a later short
-    form ("Droukdel", "Ansar") also counts."""
-    pieces, keys = _pieces(sent)
+    form ("Droukdel", "Ansar") also counts. ``split``: ``_pieces(sent)``, when the caller
+    has it."""
+    pieces, keys = split if split is not None else _pieces(sent)
     prefixes = _key_prefixes(idx)
     actor = place = False
     for i, p in enumerate(pieces):
@@ -212,15 +214,17 @@ def select_blocks(text: str, idx: GazIndex) -> list[tuple[int, str]]:
     keep: list[tuple[int, int]] = []
     names: set[str] = set()
     sents = sentences(text)
+    # each sentence's words, split once for both passes
+    splits = [_pieces(text[s:e]) for s, e in sents]
     # first pass: names found anywhere in the document make their short forms count
-    for s, e in sents:
-        _actor_hit(text[s:e], idx, names, collect=True)
+    for (s, e), split in zip(sents, splits):
+        _actor_hit(text[s:e], idx, names, collect=True, split=split)
         for rx in (org_rx, person_rx, media_rx):
             for m in rx.finditer(text, s, e):
                 names.update(w for w in re.split(r"[\s\-]+", m.group(1)) if w[:1].isupper() and len(w) > 3)
-    for s, e in sents:
+    for (s, e), split in zip(sents, splits):
         sent = text[s:e]
-        actor, place = _actor_hit(sent, idx, names)
+        actor, place = _actor_hit(sent, idx, names, split=split)
         if not actor:
             actor = bool(org_rx.search(sent) or person_rx.search(sent) or media_rx.search(sent))
         if not actor and _ANAPHOR.search(sent) and (place or cue.search(sent)):
