@@ -38,7 +38,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.4"  # phrasal attack verbs matched by stem (no lemmatizer); facts as 2026.12.1
+EXTRACTOR_VERSION = "2026.12.5"  # coordinated lists, descriptions, claims of the lead attack, alias constructions, wire truecasing, multi-instance model
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.
