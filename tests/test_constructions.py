@@ -444,27 +444,29 @@ def test_a_footnote_marker_is_not_part_of_a_name():
 
 # ---------------------------------------------------------------- competing claims
 
-def test_each_claim_of_an_attack_told_earlier_gets_the_attack_place():
-    text = ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
-            "The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
-            "A day later the Koro Hills Front also claimed responsibility, in a statement posted online.")
-    ex = extract_documents([clean_document(Document("claims.txt", "claims.txt", text, "hash-claims"))])[0]
+CLAIMS = {
+    # each claim of an attack told just before gets its place
+    "near": ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
+             "The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
+             "A day later the Koro Hills Front also claimed responsibility, in a statement posted online."),
+    # a late claim points to the article's lead attack; an apposition names the claimant
+    "late": ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
+             "Soldiers surrounded the building for hours. Shops stayed closed. Roads were empty. Schools were shut. "
+             "Flights were cancelled. The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
+             "Two days later, another armed group, the Koro Hills Front, claimed credit for the attack."),
+}
+
+
+@pytest.mark.parametrize("key", sorted(CLAIMS))
+def test_competing_claims_of_an_attack_told_earlier_get_the_attack_place(key):
+    ex = extract_documents([clean_document(Document(f"{key}.txt", f"{key}.txt", CLAIMS[key], f"hash-{key}"))])[0]
     names = {e.id: e.name for e in ex.entities}
     got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
     assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
     assert ("Koro Hills Front", "attacked", "Mopti") in got, got
 
 
-def test_a_late_claim_points_to_the_lead_attack_and_an_apposition_names_the_claimant():
-    text = ("Hotel siege in Mopti\n\nGunmen stormed a hotel in Mopti on Friday, killing nine guests, officials said. "
-            "Soldiers surrounded the building for hours. Shops stayed closed. Roads were empty. Schools were shut. "
-            "Flights were cancelled. The Tamarind Valley Army claimed responsibility for the attack on Saturday. "
-            "Two days later, another armed group, the Koro Hills Front, claimed credit for the attack.")
-    ex = extract_documents([clean_document(Document("late.txt", "late.txt", text, "hash-late"))])[0]
-    names = {e.id: e.name for e in ex.entities}
-    got = {(names[f.subject], f.relation, names[f.object]) for f in ex.facts}
-    assert ("Tamarind Valley Army", "attacked", "Mopti") in got, got
-    assert ("Koro Hills Front", "attacked", "Mopti") in got, got
+
 
 
 def test_an_attack_on_a_building_happened_at_the_sentence_s_one_place():
