@@ -185,7 +185,8 @@ def test_all_caps_document_is_truecased():
     doc = make(CAPS)
     t = doc.text
     assert len(t) == len(CAPS.strip())
-    assert "Members of the Qwerty Popular Front [QPF] attacked a police station in the town of Puerto Zambra" in t
+    # the wire's brackets read as parentheses, so "(QPF)" defines the acronym
+    assert "Members of the Qwerty Popular Front (QPF) attacked a police station in the town of Puerto Zambra" in t
     assert "The police said that three officers were wounded" in t
     assert "the QPF fighters fled" in t          # an acronym seen in brackets stays upper case
     assert "the PRLM" in t                        # no vowel: an acronym

@@ -29,6 +29,8 @@ _DIGIT_RE = re.compile(r"\d")
 _BULLETS = "•·▪◦*-–—>"
 
 
+_WIRE_BRACKETS = re.compile(r"\[([^\[\]\n]{1,80})\]")
+
 def _title_like(line: str) -> bool:
     if len(line) > 250 or line[0] in _BULLETS:
         return False
@@ -231,6 +233,11 @@ def _read_wire_copy(doc: Document, own_title: str | None) -> None:
         body = dateline.end + rest.end()
     if is_all_caps(text):
         text = truecase(text, (body,) if dateline else (), dateline.spans if dateline else ())
+        # wire services bracket their own insertions ("THE FRONT [FMLN] ATTACKED"): read as the
+        # parentheses they stand for, so an acronym is defined and the parser keeps one sentence
+        # (same length: offsets still point into the text as read)
+        start = body or 0
+        text = text[:start] + _WIRE_BRACKETS.sub(lambda m: "(" + m.group(1) + ")", text[start:])
     if dateline:
         doc.dateline_place = ", ".join(text[a:b] for a, b in dateline.spans)
         doc.dateline_span = (dateline.start, dateline.end, body)
