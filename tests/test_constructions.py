@@ -498,3 +498,12 @@ def test_police_forces_and_the_central_government_are_state_actors_without_a_cou
     text = "Rebels ambushed police forces near the border, and the central government sent reinforcements."
     got = {(c.text, c.key) for c in state_force_mentions(text, gaz_index(), [])}
     assert got == {("police forces", "state:?:police"), ("central government", "state:?:government")}
+
+
+def test_a_group_reporting_that_its_units_staged_attacks_on_an_actor_attacked_it():
+    text = ("Night of attacks\n\nThe Koro Hills Front reports that urban commando units staged simultaneous attacks "
+            "on the Tamarind Valley Army on Thursday night.")
+    ex = extract_documents([clean_document(Document("staged.txt", "staged.txt", text, "hash-staged"))])[0]
+    names = {e.id: e.name for e in ex.entities}
+    got = {(names[f.subject], f.relation, names[f.object], f.rule) for f in ex.facts}
+    assert ("Koro Hills Front", "attacked", "Tamarind Valley Army", "frame-carry") in got, got

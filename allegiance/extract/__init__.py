@@ -11,7 +11,7 @@ from collections import defaultdict
 from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
-from allegiance.extract.events import frame_features, frames_in, pending_claims, place_attacks
+from allegiance.extract.events import carried_attacks, frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
@@ -237,6 +237,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)
         state.place_attacks = place_attacks(frames, state.sentences, dateline_ref)
+        state.carried_attacks = carried_attacks(frames)
         # attack mentions read the same frames; they change no fact (issue 13)
         state.extraction.attacks = attack_mentions(state, frames, documents[k], gaz)
         out[k] = state

@@ -267,3 +267,19 @@ def place_attacks(frames: list[Frame], sentences: list[SentenceInfo] | None = No
             if a.entity != place.entity:
                 out.append((a, place, f.sentence))
     return out
+
+
+def carried_attacks(frames: list[Frame]) -> list[tuple[object, object, int]]:
+    """(attacker ref, target ref, sentence) for "X carried out / staged / launched an attack
+    on Y" and "X claimed the attack on Y": the attack noun names the act, the carry or claim
+    verb its author, so the frame states the fact itself (the model reads the other frames)."""
+    carry = _triggers()[2]
+    out = []
+    for f in frames:
+        if stem(f.trigger) not in carry or not f.attacker:
+            continue
+        for a in f.attacker:
+            for t in f.target:
+                if t.type != "PLACE" and a.entity != t.entity:
+                    out.append((a, t, f.sentence))
+    return out

@@ -77,6 +77,17 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
             sent = state.sentences[k]
             facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
                               0.7, False, sent.attributed_to, {"date": sent.date} if sent.date else {}, "frame-claim")
+    # "X carried out the attack on Y", "X claimed the bombing of Y"
+    if (combine or combine_policy()).get("frame_carried_attacks"):
+        for a, t, k in state.carried_attacks:
+            if not _fits_refs("attacked", a, t):
+                continue
+            key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
+            sent = state.sentences[k]
+            if key not in facts and not sent_negated(sent):
+                facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
+                                  0.65, False, sent.attributed_to, {"date": sent.date} if sent.date else {},
+                                  "frame-carry")
     # an attack on a building, a convoy, a village of a place: the place was attacked
     if (combine or combine_policy()).get("frame_place_attacks"):
         for a, pl, k in state.place_attacks:

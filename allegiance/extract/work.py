@@ -58,6 +58,7 @@ class DocState:
     events: list = field(default_factory=list)
     dateline_place: int | None = None   # root of the place the dateline names
     place_attacks: list = field(default_factory=list)   # (attacker ref, place ref, sentence)
+    carried_attacks: list = field(default_factory=list)   # (attacker ref, target ref, sentence)
 
     def types(self, root: int) -> tuple[str, ...]:
         """The types an actor may take in a relation. A name only the statistical NER
