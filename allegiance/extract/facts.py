@@ -77,28 +77,13 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
             sent = state.sentences[k]
             facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
                               0.7, False, sent.attributed_to, {"date": sent.date} if sent.date else {}, "frame-claim")
+    pol_all = combine or combine_policy()
     # "X carried out the attack on Y", "X claimed the bombing of Y"
-    if (combine or combine_policy()).get("frame_carried_attacks"):
-        for a, t, k in state.carried_attacks:
-            if not _fits_refs("attacked", a, t):
-                continue
-            key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
-            sent = state.sentences[k]
-            if key not in facts and not sent_negated(sent):
-                facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
-                                  0.65, False, sent.attributed_to, {"date": sent.date} if sent.date else {},
-                                  "frame-carry")
+    if pol_all.get("frame_carried_attacks"):
+        _frame_facts(state, facts, state.carried_attacks, 0.65, "frame-carry")
     # an attack on a building, a convoy, a village of a place: the place was attacked
-    if (combine or combine_policy()).get("frame_place_attacks"):
-        for a, pl, k in state.place_attacks:
-            if not _fits_refs("attacked", a, pl):
-                continue
-            key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[pl.entity])
-            sent = state.sentences[k]
-            if key not in facts and not sent_negated(sent):
-                facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
-                                  0.6, False, sent.attributed_to,
-                                  {"place": key[2], **({"date": sent.date} if sent.date else {})}, "frame-place")
+    if pol_all.get("frame_place_attacks"):
+        _frame_facts(state, facts, state.place_attacks, 0.6, "frame-place", place=True)
     for key, (p, c) in scored.items():
         s, rel, o = key
         pol = policy(rel, combine)
@@ -140,6 +125,23 @@ def finish(state: DocState, model, combine: dict | None = None) -> Extraction:
     ex.facts = out
     return ex
 
+
+
+def _frame_facts(state: DocState, facts: dict, triples, confidence: float, rule: str, place: bool = False) -> None:
+    """attacked(attacker, target) for each (attacker ref, target ref, sentence) an attack
+    frame states, unless the pair is stated already or the sentence is negated."""
+    for a, t, k in triples:
+        if not _fits_refs("attacked", a, t):
+            continue
+        key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
+        sent = state.sentences[k]
+        if key in facts or sent_negated(sent):
+            continue
+        attributes = {"place": key[2]} if place else {}
+        if sent.date:
+            attributes["date"] = sent.date
+        facts[key] = Fact(key[0], "attacked", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
+                          confidence, False, sent.attributed_to, attributes, rule)
 
 def _key(s: str, rel: str, o: str) -> tuple:
     if rel in SYMMETRIC_RELATIONS and s > o:
