@@ -77,7 +77,7 @@ def test_or_between_two_names_still_joins_but_a_place_never_takes_weak_glue():
 
 
 def test_an_apposition_with_a_common_noun_mention_does_not_break_the_glue():
-    text = "It is named after Karim Dosso, a former military commander with the group, who went by the name Abu Selim."
+    text = "The unit honours Karim Dosso, a retired military instructor of the movement, who went by the name Abu Selim."
     cands = [mk(text, "Karim Dosso", "PERSON"), mk(text, "military", "ORG", "state", key="state:?:military", bare=True),
              mk(text, "Abu Selim", "PERSON")]
     assert one_actor(roots_by_text(text, cands), "Karim Dosso", "Abu Selim")
