@@ -46,6 +46,12 @@ def count(paths) -> tuple[Counter, Counter]:
     return lower, capital
 
 
+def write_words(out: str, header: list[str], words: list[str]) -> None:
+    """The list file: its comment header (source, how it was built), then one word a line."""
+    Path(out).write_text("\n".join(header + words) + "\n", encoding="utf-8")
+    print(f"{len(words)} words -> {out}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "allegiance" / "data" / "common_words.txt"))
@@ -61,8 +67,7 @@ def main(argv=None) -> int:
         "# write it in lower case more often than capitalised. Built by scripts/build_common_words.py; do not edit",
         "# by hand, rebuild. Used by allegiance/clean/wire.py to truecase ALL-CAPS documents.",
     ]
-    Path(args.out).write_text("\n".join(header + words) + "\n", encoding="utf-8")
-    print(f"{len(words)} words -> {args.out}")
+    write_words(args.out, header, words)
     return 0
 
 

@@ -40,7 +40,7 @@ def gazetteer_words() -> set[str]:
 
 def main(argv=None) -> int:
     import wordfreq
-    from build_common_words import CORPORA, SHARED, count
+    from build_common_words import CORPORA, SHARED, count, write_words
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--top", type=int, default=40000)
@@ -49,8 +49,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     lower_dict = {w.strip() for w in Path(args.dict).read_text(encoding="utf-8", errors="replace").splitlines()
                   if w.strip().islower() and "'" not in w}
-    _, capital = count(sorted(p for c in CORPORA for p in (SHARED / c).glob("*.txt")))
-    lower, _ = count(sorted(p for c in CORPORA for p in (SHARED / c).glob("*.txt")))
+    lower, capital = count(sorted(p for c in CORPORA for p in (SHARED / c).glob("*.txt")))
     names = gazetteer_words()
     words = [w for w in wordfreq.top_n_list("en", args.top)
              if w.isalpha() and w in lower_dict and w not in names and capital[w] <= lower[w]]
@@ -61,8 +60,7 @@ def main(argv=None) -> int:
         "# shared mixed-case corpora capitalise more often than not. Built by scripts/build_english_words.py;",
         "# do not edit by hand, rebuild. Used by allegiance/clean/wire.py to truecase ALL-CAPS documents.",
     ]
-    Path(args.out).write_text("\n".join(header + words) + "\n", encoding="utf-8")
-    print(f"{len(words)} words -> {args.out}")
+    write_words(args.out, header, words)
     return 0
 
 
