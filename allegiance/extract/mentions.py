@@ -6,6 +6,7 @@ Works on a parsed spaCy Doc of the cleaned text; offsets here are offsets into
 the cleaned text (the caller maps them back to raw offsets)."""
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -791,7 +792,8 @@ def descriptor_mentions(text: str, cands: list[Cand]) -> list[Cand]:
         rx = after_person if c.type == "PERSON" else after_group if c.type == "ORG" else None
         m = rx.match(text, c.end) if rx is not None else None
         if m is not None:
-            nxt = next((s for s in starts if s > c.start), len(text))
+            k = bisect.bisect_right(starts, c.start)
+            nxt = starts[k] if k < len(starts) else len(text)
             head = text[m.start():m.end()].split()[-1]
             if m.end() <= nxt and (head.islower() or c.type == "ORG"):
                 name = text[c.start:m.end()]
