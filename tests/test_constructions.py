@@ -11,7 +11,7 @@ import pytest
 
 from allegiance.clean import clean_document
 from allegiance.extract import extract_documents, prepare_documents
-from allegiance.extract.events import frames_in
+from allegiance.extract.events import carried_attacks, frames_in
 from allegiance.extract.facts import finish
 from allegiance.extract.mentions import Cand, acronym_mentions, gaz_index, state_force_mentions
 from allegiance.extract.model import default_model
@@ -88,6 +88,19 @@ TEXTS = {
     "plain": "Merger\n\n"
              "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
     "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
+    "ambush": "Ambush\n\n"
+              "The Ganda Patriotic Army ambushed the Koro Hills Front on the road to Ayorou on Monday.",
+    "org_says_killed": "Strike\n\n"
+                       "The Ganda Patriotic Army said the commander of the Koro Hills Front, Idrissa Maiga, "
+                       "was killed in the strike on Monday.",
+    "person_says_killed": "Strike\n\n"
+                          "Commander Musa Kandeh of the Ganda Patriotic Army said four soldiers of the Koro Hills "
+                          "Front were killed on the bridge.",
+    "in_support_of": "Support\n\n"
+                     "The Ganda Patriotic Army said it was launching attacks in support of the Koro Hills Front "
+                     "along the border.",
+    "hit_out": "Words\n\n"
+               "The Ganda Patriotic Army hit out at the Koro Hills Front over its talks with the government.",
 }
 
 
@@ -287,6 +300,44 @@ def test_carried_out_a_raid_on_a_base_of_y(states, extractions):
 def test_raid_frame_has_the_place_inside_the_target_phrase(states):
     st = states["raid"]
     assert any(f.place is not None and names(st, [f.place]) == ["Tessalit"] for f in frames(st, "carried out a raid"))
+
+
+def test_an_attack_verb_with_both_roles_named_states_the_fact(states, extractions):
+    # a frame with a named attacker and a named target speaks for itself (frame_every_attack);
+    # before, only carry and claim verbs ("carried out an attack on") did
+    st = states["ambush"]
+    fs = frames(st, "ambushed the Koro Hills Front")
+    pairs = [(names(st, [a])[0], names(st, [t])[0]) for a, t, _ in carried_attacks(fs, every_frame=True)]
+    assert pairs == [("Ganda Patriotic Army", "Koro Hills Front")]
+    assert carried_attacks(fs) == []
+    assert facts(extractions["ambush"], "attacked", "Ganda Patriotic Army", "Koro Hills Front")
+
+
+def test_the_leader_of_a_group_killed_gives_the_person_and_the_group(states):
+    st = states["org_says_killed"]
+    fs = [f for f in frames(st, "was killed in the strike") if f.trigger == "killed"]
+    assert fs
+    f = fs[0]
+    # an organisation saying a passive "X was killed" speaks for the act
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+    assert "Idrissa Maiga" in names(st, f.target) and "Koro Hills Front" in names(st, f.target)
+
+
+def test_a_person_saying_soldiers_were_killed_is_no_attacker(states):
+    st = states["person_says_killed"]
+    for f in frames(st, "were killed on the bridge"):
+        assert "Musa Kandeh" not in names(st, f.attacker)
+
+
+def test_in_support_of_names_no_target(states):
+    st = states["in_support_of"]
+    for f in frames(st, "in support of"):
+        assert "Koro Hills Front" not in names(st, f.target)
+
+
+def test_hit_out_at_is_no_attack(states):
+    st = states["hit_out"]
+    assert [f for f in frames(st, "hit out at") if f.trigger == "hit"] == []
 
 
 def test_killing_soldiers_makes_the_state_force_the_target(states):

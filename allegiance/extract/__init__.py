@@ -12,6 +12,7 @@ from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.events import carried_attacks, frame_features, frames_in, pending_claims, place_attacks
+from allegiance.extract.facts import combine_policy
 from allegiance.extract.mentions import (
     Cand,
     acronym_mentions,
@@ -237,7 +238,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         state.candidates = build_candidates(state.sentences, frame_features(frames))
         state.events = pending_claims(frames, state.sentences)
         state.place_attacks = place_attacks(frames, state.sentences, dateline_ref)
-        state.carried_attacks = carried_attacks(frames)
+        state.carried_attacks = carried_attacks(frames, combine_policy().get("frame_every_attack", False))
         # attack mentions read the same frames; they change no fact (issue 13)
         state.extraction.attacks = attack_mentions(state, frames, documents[k], gaz)
         out[k] = state

@@ -61,13 +61,44 @@ def _ref_at(tok, sent: SentenceInfo):
     return None
 
 
+@lru_cache(maxsize=1)
+def _person_role_nouns() -> frozenset:
+    """One-word leader and role nouns ("leader", "emir", "commander"): a singular one is a
+    person, so "killed the leader of X" hit that person, not X."""
+    spec = relation_spec()["cues"]
+    return frozenset(w for w in spec["LEADER"] + spec["ROLE"] if " " not in w)
+
+
+@lru_cache(maxsize=1)
+def _verbal_phrasals() -> frozenset:
+    return frozenset(cues()["frame_verbal_phrasals"])
+
+
+@lru_cache(maxsize=1)
+def _purpose_nouns() -> frozenset:
+    return frozenset(cues()["frame_purpose_nouns"])
+
+
 def _refs_of(tok, sent: SentenceInfo) -> list:
     """Actors for a role filled by ``tok``: its own mention, a compound/possessive on it
-    ("Malian soldiers", "the group's fighters"), or its conjuncts."""
+    ("Malian soldiers", "the group's fighters"), or its conjuncts. A singular person
+    noun ("the leader of X, Y", "X's emir, Y") gives the person named beside it as well
+    as the group; "in support of X" gives nobody."""
     out = []
     heads = [tok] + [c for c in tok.children if c.dep_ == "conj"]
     for h in heads:
         r = _ref_at(h, sent)
+        if r is None and h.lower_ in _person_role_nouns() and h.tag_ in ("NN", "NNP"):
+            # the parser often hangs "Y" of "the leader of X, Y" on X
+            beside = [ch for ch in h.children if ch.dep_ in ("appos", "compound")] + [
+                a for pr in h.children if pr.dep_ == "prep" and pr.lower_ == "of"
+                for g in pr.children if g.dep_ == "pobj" for a in g.children if a.dep_ == "appos"]
+            for ch in beside:
+                p = _ref_at(ch, sent)
+                if p is not None and p.type == "PERSON" and p not in out:
+                    out.append(p)
+        if r is None and h.lower_ in _purpose_nouns():
+            continue
         if r is None:
             for ch in h.children:
                 # "another militant group, X, claimed": the apposition names the role's actor
@@ -95,6 +126,9 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
         is_verb = tok.tag_.startswith("VB")
         if not ((is_verb and (st in verbs or st in carry)) or (not is_verb and st in nouns)):
             continue
+        if is_verb and any(c.dep_ == "prt" and f"{tok.lower_} {c.lower_}" in _verbal_phrasals()
+                           or c.dep_ == "prt" and f"{st} {c.lower_}" in _verbal_phrasals() for c in tok.children):
+            continue   # "hit out at": words, not blows
         f = Frame(index, tok.lower_)
         if is_verb:
             passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
@@ -117,11 +151,14 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
                         f.target += _refs_of(c, sent)
                 elif c.dep_ == "prep":
                     _prep_role(c, f, sent)
-            # "... said it attacked": the subject of the report verb is the attacker's voice
+            # "... said it attacked", "claimed to kill": the subject of the report verb is the
+            # attacker's voice
             if not f.attacker and tok.dep_ in ("ccomp", "xcomp") and tok.head.tag_.startswith("VB"):
                 for c in tok.head.children:
                     if c.dep_ in _SUBJ:
-                        f.attacker += _refs_of(c, sent)
+                        # of a passive ("X was killed"), only an organisation speaks for the
+                        # act: a person saying so is a witness or an official
+                        f.attacker += [r for r in _refs_of(c, sent) if not passive or r.type == "ORG"]
             if st in carry and not f.target and not f.claimed:
                 continue
         else:
@@ -269,14 +306,16 @@ def place_attacks(frames: list[Frame], sentences: list[SentenceInfo] | None = No
     return out
 
 
-def carried_attacks(frames: list[Frame]) -> list[tuple[object, object, int]]:
+def carried_attacks(frames: list[Frame], every_frame: bool = False) -> list[tuple[object, object, int]]:
     """(attacker ref, target ref, sentence) for "X carried out / staged / launched an attack
     on Y" and "X claimed the attack on Y": the attack noun names the act, the carry or claim
-    verb its author, so the frame states the fact itself (the model reads the other frames)."""
+    verb its author, so the frame states the fact itself. With ``every_frame``, every frame
+    whose roles name both an attacker and a target that is not a place ("X ambushed Y",
+    "Y was killed by X") states it too; the model reads the other pairs."""
     carry = _triggers()[2]
     out = []
     for f in frames:
-        if stem(f.trigger) not in carry or not f.attacker:
+        if (stem(f.trigger) not in carry and not every_frame) or not f.attacker:
             continue
         for a in f.attacker:
             for t in f.target:
