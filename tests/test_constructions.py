@@ -558,3 +558,15 @@ def test_a_group_reporting_that_its_units_staged_attacks_on_an_actor_attacked_it
     names = {e.id: e.name for e in ex.entities}
     got = {(names[f.subject], f.relation, names[f.object], f.rule) for f in ex.facts}
     assert ("Koro Hills Front", "attacked", "Tamarind Valley Army", "frame-carry") in got, got
+
+
+def test_a_country_acts_as_its_state_in_attacks_and_alliances_only():
+    from allegiance.extract.signatures import fits
+
+    assert fits("attacked", "PLACE", "country", "PERSON", None)        # "Israel killed X"
+    assert fits("allied_with", "ORG", None, "PLACE", "country")        # "a proxy for Iran"
+    assert fits("rival_of", "PLACE", "country", "ORG", None)
+    assert not fits("attacked", "PLACE", "city", "ORG", None)          # a town attacks nobody
+    assert not fits("active_in", "PLACE", "country", "PLACE", "country")
+    assert not fits("member_of", "PLACE", "country", "ORG", None)
+    assert not fits("leader_of", "ORG", None, "PLACE", "country")

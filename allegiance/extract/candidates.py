@@ -259,8 +259,8 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
         ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
         best: dict[tuple[int, int], tuple] = {}
         for r1, sp1 in ends:
-            if r1.type not in SUBJECT_TYPES:
-                continue
+            if r1.type not in SUBJECT_TYPES and not (r1.type == "PLACE" and r1.kind == "country"):
+                continue   # a country may act as its state (signatures.STATE_ACTOR_RELATIONS)
             for r2, sp2 in ends:
                 if r2 is r1 or r2.entity == r1.entity or r2.type not in OBJECT_TYPES:
                     continue

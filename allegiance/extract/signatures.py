@@ -30,12 +30,21 @@ STATE_KINDS = {"state_force", "state"}
 
 
 NON_ACTOR_OBJECT = {"merged_into", "affiliate_of", "allied_with", "rival_of"}
+# A country acts as its state in these ("Israel struck ...", "a proxy for Iran", "Turkey's
+# rivals"): its name stands for the government, as in SCHEMA.md's gold, where such a
+# country is an ORG. It is never the member, leader or place-holder of a group.
+STATE_ACTOR_RELATIONS = {"attacked", "allied_with", "rival_of"}
 
 
 @lru_cache(maxsize=4096)
 def fits(relation: str, s_type: str, s_kind: str | None, o_type: str, o_kind: str | None,
          any_kind: bool = False) -> bool:
     subj_types, obj_types = SIGNATURES[relation]
+    if relation in STATE_ACTOR_RELATIONS:
+        if s_type == "PLACE" and s_kind == "country":
+            s_type, s_kind = "ORG", "state"
+        if o_type == "PLACE" and o_kind == "country" and relation != "attacked":
+            o_type, o_kind = "ORG", "state"
     if s_type not in subj_types or o_type not in obj_types:
         return False
     if relation in ARMED_ONLY and s_kind in NON_ARMED_KINDS and not any_kind:
