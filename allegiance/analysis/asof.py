@@ -72,7 +72,7 @@ class AsOfIndex:
     """Every tie of the store's dated facts under one set of fact filters (``source``,
     ``include_hedged``, ``include_rejected``), answering the heaviest ties as of any date
     (:meth:`heaviest`). Build with :meth:`build`. Actors, relations, dates and documents
-    are integer codes, facts numpy columns: the 1M-fact bench store fits in ~200 MB."""
+    are integer codes, facts numpy columns: the 1M-fact bench store takes ~85 MB."""
 
     # -- building --------------------------------------------------------------------
     @classmethod
@@ -100,7 +100,7 @@ class AsOfIndex:
         finally:
             con.execute(f"DROP TABLE IF EXISTS {_BASE}")
         self._candidates_and_segments()
-        del self._tied, self._bel, self._bel_start
+        del self._tied, self._bel, self._bel_start, self._f_s, self.f_o, self.idrank  # the build's only
         return self
 
     def _load(self, con) -> None:

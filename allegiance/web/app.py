@@ -201,7 +201,7 @@ class WebStore:
         return {a: self._node_stats[a] for a in actor_ids}
 
     #: as-of indexes kept at once (one per set of fact filters asked; each holds every
-    #: dated fact's id and day: ~150 MB for the 1M-fact bench store)
+    #: dated fact's id and day: ~85 MB for the 1M-fact bench store)
     AS_OF_INDEXES = 2
 
     def as_of_index(self, *, source: str | None, include_hedged: bool, include_rejected: bool):
