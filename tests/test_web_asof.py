@@ -284,3 +284,20 @@ def test_writes_made_on_the_store_directly_are_seen(tmp_path):
         store.add_extractions(_churn(10, seed=32, prefix="more"))
         _check(app, c)
     store.close()
+
+
+def test_a_date_of_another_form_leaves_the_index_to_the_python_path(tmp_path):
+    """A stored date not of the YYYY[-MM[-DD]] form (a hand-edited or imported row): no
+    index (load_slim places such a fact), and the network still answers."""
+    db = tmp_path / "odd.duckdb"
+    with Store(db) as store:
+        store.add_extractions(_churn(10, seed=41))
+        assert AsOfIndex.build(store.con) is not None
+        fid = store.con.execute("SELECT id FROM facts ORDER BY id LIMIT 1").fetchone()[0]
+        store.con.execute("UPDATE facts SET date = '2013-4', date_source = 'text' WHERE id = ?", [fid])
+        assert AsOfIndex.build(store.con) is None
+    app = create_app(db)
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        got = c.get("/api/graph", params={"as_of": "2014"})
+        assert got.status_code == 200 and got.json()["edges"]
+    app.state.ws.store.close()

@@ -82,7 +82,10 @@ class AsOfIndex:
         article in Python, ties.load_slim)."""
         from allegiance.analysis.ties import _bounded
 
-        if not _bounded(con):
+        if not _bounded(con) or con.execute(
+                r"SELECT count(*) FROM facts WHERE NOT regexp_full_match(date, '\d{4}(-\d{2}(-\d{2})?)?')"
+        ).fetchone()[0]:
+            # a date not of the YYYY[-MM[-DD]] form: placing that fact is load_slim's job
             return None
         self = cls()
         frm, where, params = _slim_filter(con, None, None, None, None, source, include_hedged, include_rejected, True)
