@@ -17,7 +17,7 @@ wrong networks silently. The index is built instead from the facts as they are, 
 first as-of question after a change arrives, and kept by the web app until the store
 changes (``fingerprint``); every date is then a lookup. It is exact by construction: the
 ties shown, their facts and their spans are computed by the same rules as ``_spans`` and
-``_ender``, and tests/test_web_graph.py compares it with the definition.
+``_ender``, and tests/test_web_asof.py and test_web_graph.py compare it with the definition.
 
 What the index holds
     * every tie (subject, relation, object; sorted ends for a symmetric relation), its
