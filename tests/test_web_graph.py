@@ -178,8 +178,8 @@ def _same_day_extractions():
 
 
 def test_heaviest_as_of_ties_equal_the_python_network_as_of(tmp_path):
-    """As of a date, the ties in force decided in SQL (heaviest_as_of_ties) are those
-    network_as_of(build_ties(load_slim(until=date))) keeps: same ties, facts, spans and the
+    """As of a date, the ties in force read from the as-of index (heaviest_as_of_ties,
+    analysis/asof.py) are those network_as_of(build_ties(load_slim(until=date))) keeps: same ties, facts, spans and the
     span in force, the same heaviest cut, the same totals; relation and actor filters too."""
     def norm(ties):
         return sorted((t["id"], t["sources"], t["first"], t["last"], t["as_reported"], t["hedged"],

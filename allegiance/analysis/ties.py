@@ -299,10 +299,6 @@ def heaviest_window_ties(con, limit: int | None, *, since: str | None = None, un
     return out, totals
 
 
-#: belongings after a tie's last report looked at in SQL for one elsewhere (heaviest_as_of_ties)
-LOOKAHEAD = 8
-
-
 def _first_day_sql(col: str) -> str:
     """SQL of ``first_day`` for a stored YYYY[-MM[-DD]] date."""
     return (f"CASE length({col}) WHEN 4 THEN {col} || '-01-01' WHEN 7 THEN {col} || '-01' "
@@ -311,138 +307,25 @@ def _first_day_sql(col: str) -> str:
 
 def heaviest_as_of_ties(con, as_of: str, limit: int, *, relation: str | None = None,
                         actor_ids: list[str] | None = None, source: str | None = None,
-                        include_hedged: bool = True, include_rejected: bool = False
-                        ) -> tuple[list[dict], dict] | None:
+                        include_hedged: bool = True, include_rejected: bool = False,
+                        index=None) -> tuple[list[dict], dict] | None:
     """``heaviest(network_as_of(build_ties(load_slim(until=as_of)), as_of), limit)`` (relation
     and actor filtering the ties in force, as the network does), and the totals of the ties
     in force ``{"ties", "facts"}``; None when some fact has no date at all.
 
-    Which ties are in force is decided in SQL for all of them: the last span of a tie is
-    the one its latest report L belongs to, and that span has ended by the date iff the
-    subject has, dated from L up to the date, a defection from the tie's object or (for a
-    belonging) a belonging to a group not tied to that object after L (module doc).  A
-    belonging on L's very day counts only if L did not open a new span: those few ties
-    are decided by computing their spans. Then only the kept ties' facts come back, and
-    their spans are computed as ``build_ties`` computes them."""
-    if not _bounded(con):
-        return None
-    hi = last_day(as_of)
-    frm, where, params = _slim_filter(con, None, as_of, None, None, source, include_hedged, include_rejected, True)
-    cond = " WHERE " + " AND ".join(where) if where else ""
-    sym = ", ".join(f"'{r}'" for r in sorted(SYMMETRIC_RELATIONS))
-    swap = f"f.relation IN ({sym}) AND f.object_id < f.subject_id"
-    base = (f"SELECT f.id, CASE WHEN {swap} THEN f.object_id ELSE f.subject_id END AS s, f.relation, "
-            f"CASE WHEN {swap} THEN f.subject_id ELSE f.object_id END AS o, f.date, f.date_source, f.document_id, "
-            f"coalesce(f.hedged, false) AS hedged, {_first_day_sql('f.date')} AS fd {frm}{cond}")
-    # the ties shown: relation and actor pick among the ties in force (spans from everything)
-    pick, pick_params = [], []
-    if relation:
-        pick.append("relation = ?")
-        pick_params.append(relation.strip())
-    if actor_ids is not None:
-        pick.append("(s IN (SELECT unnest(?::VARCHAR[])) OR o IN (SELECT unnest(?::VARCHAR[])))")
-        pick_params += [list(actor_ids), list(actor_ids)]
-    pick_sql = (" WHERE " + " AND ".join(pick)) if pick else ""
-    quote = lambda rs: ", ".join(f"'{r}'" for r in sorted(rs))  # noqa: E731
-    ending, belonging, related = quote(ENDED_BY_DEFECTION), quote(BELONGING), quote(_RELATED)
-    bel_ties = f"(SELECT * FROM ties WHERE relation IN ({belonging}))"
-    rows = con.execute(
-        f"WITH base AS ({base}), "
-        f"ties AS (SELECT s, relation, o, count(*) AS n, max(fd) AS last_day FROM base{pick_sql} "
-        f"GROUP BY s, relation, o), "
-        f"pairs AS (SELECT s AS a, o AS b FROM base WHERE relation IN ({related}) "
-        f"UNION SELECT o, s FROM base WHERE relation IN ({related})), "
-        f"defs AS (SELECT DISTINCT s, o, fd FROM base WHERE relation IN ({quote(DEFECTION)})), "
-        f"bel AS (SELECT DISTINCT s, o, fd FROM base WHERE relation IN ({belonging})), "
-        # a defection from the object dated from the last report on ends the last span
-        f"defected AS (SELECT DISTINCT t.s, t.relation, t.o FROM ties t JOIN defs d ON d.s = t.s AND d.o = t.o "
-        f"WHERE t.relation IN ({ending}) AND d.fd >= t.last_day AND d.fd <= ?), "
-        # the subject's belongings after the last report, the first LOOKAHEAD of them (equi-
-        # joins on the subject's belonging number: a hub subject has thousands): one
-        # elsewhere (not the object nor a group tied to it) ends the span; if none of those
-        # is and the subject has more, a later one may: decided from the spans
-        f"bel_n AS (SELECT s, o, fd, row_number() OVER (PARTITION BY s ORDER BY fd, o) AS k FROM bel), "
-        # (the first belonging of the first later day: ASOF picks any one row of a day)
-        f"bel_day AS (SELECT s, fd, min(k) AS k FROM bel_n GROUP BY s, fd), "
-        f"after AS (SELECT t.s, t.relation, t.o, b.k, b.fd FROM {bel_ties} t "
-        f"ASOF JOIN bel_day b ON t.s = b.s AND b.fd > t.last_day), "
-        f"look AS (SELECT a.s, a.relation, a.o, b.o AS o2, b.fd FROM after a "
-        f"CROSS JOIN range({LOOKAHEAD}) r(i) JOIN bel_n b ON b.s = a.s AND b.k = a.k + r.i), "
-        f"elsewhere AS (SELECT DISTINCT l.s, l.relation, l.o FROM look l "
-        f"LEFT JOIN pairs p ON p.a = l.o AND p.b = l.o2 WHERE l.fd <= ? AND l.o2 <> l.o AND p.a IS NULL), "
-        f"sameday AS (SELECT DISTINCT t.s, t.relation, t.o FROM {bel_ties} t JOIN bel b "
-        f"ON b.s = t.s AND b.fd = t.last_day WHERE b.o <> t.o), "
-        f"status AS (SELECT t.s, t.relation, t.o, t.n, CASE "
-        f"WHEN t.relation NOT IN ({ending}) THEN 'in' "
-        f"WHEN dd.s IS NOT NULL THEN 'out' "
-        f"WHEN ew.s IS NOT NULL THEN 'out' "
-        f"WHEN af.fd <= ? AND af.k + {LOOKAHEAD} <= bn.n THEN 'maybe' "
-        f"WHEN sd.s IS NOT NULL THEN 'maybe' "
-        f"ELSE 'in' END AS st FROM ties t "
-        f"LEFT JOIN defected dd ON dd.s = t.s AND dd.relation = t.relation AND dd.o = t.o "
-        f"LEFT JOIN elsewhere ew ON ew.s = t.s AND ew.relation = t.relation AND ew.o = t.o "
-        f"LEFT JOIN after af ON af.s = t.s AND af.relation = t.relation AND af.o = t.o "
-        f"LEFT JOIN (SELECT s, max(k) AS n FROM bel_n GROUP BY s) bn ON bn.s = t.s "
-        f"LEFT JOIN sameday sd ON sd.s = t.s AND sd.relation = t.relation AND sd.o = t.o), "
-        f"ranked AS (SELECT s, relation, o, n, st, "
-        f"row_number() OVER (ORDER BY n DESC, s, relation, o) AS rn, "
-        f"sum(CASE WHEN st = 'maybe' THEN 1 ELSE 0 END) OVER () AS n_maybe, "
-        f"sum(CASE WHEN st = 'in' THEN 1 ELSE 0 END) OVER () AS n_in, "
-        f"sum(CASE WHEN st = 'in' THEN n ELSE 0 END) OVER () AS facts_in FROM status WHERE st <> 'out') "
-        f"SELECT s, relation, o, n, st, n_in, facts_in FROM ranked WHERE rn <= ? + n_maybe OR st = 'maybe'",
-        params + pick_params + [hi, hi, hi, int(limit)]).fetchall()
-    totals = {"ties": int(rows[0][5]) if rows else 0, "facts": int(rows[0][6]) if rows else 0}
-    if not rows:
-        return [], totals
-    keys = [(r[0], r[1], r[2]) for r in rows]
-    grouped = con.execute(
-        f"WITH base AS ({base}), k AS (SELECT unnest(?::VARCHAR[]) AS s, unnest(?::VARCHAR[]) AS relation, "
-        f"unnest(?::VARCHAR[]) AS o) "
-        f"SELECT b.s, b.relation, b.o, count(DISTINCT b.document_id), bool_and(b.hedged), "
-        f"list(b.id ORDER BY b.date, b.id), list(b.date ORDER BY b.date, b.id), "
-        f"list(b.date_source ORDER BY b.date, b.id) FROM base b "
-        f"JOIN k ON b.s = k.s AND b.relation = k.relation AND b.o = k.o GROUP BY b.s, b.relation, b.o",
-        params + [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]).fetchall()
-    subjects = sorted({k[0] for k in keys})
-    enders = quote(DEFECTION | BELONGING)
-    events = [{"id": i, "subject_id": s_, "relation": r_, "object_id": o_, "when": d, "date": d,
-               "date_source": "stated" if ds == "text" else "as_reported"}
-              for i, s_, r_, o_, d, ds in con.execute(
-                  f"SELECT f.id, f.subject_id, f.relation, f.object_id, f.date, f.date_source {frm}{cond}"
-                  f"{' AND' if cond else ' WHERE'} f.relation IN ({enders}) "
-                  f"AND f.subject_id IN (SELECT unnest(?::VARCHAR[]))", params + [subjects]).fetchall()]
-    objs = sorted({k[2] for k in keys})
-    joined = sorted({e["object_id"] for e in events if e["relation"] in BELONGING})
-    extra = []
-    if objs and joined:
-        extra = con.execute(
-            f"WITH base AS ({base}) SELECT DISTINCT s, relation, o FROM base WHERE relation IN ({related}) "
-            f"AND ((s IN (SELECT unnest(?::VARCHAR[])) AND o IN (SELECT unnest(?::VARCHAR[]))) "
-            f"OR (o IN (SELECT unnest(?::VARCHAR[])) AND s IN (SELECT unnest(?::VARCHAR[]))))",
-            params + [objs, joined, objs, joined]).fetchall()
-    end_of = _ender(keys + [tuple(k) for k in extra], events)
-    status = {(r[0], r[1], r[2]): r[4] for r in rows}
-    out = []
-    for s_, r_, o_, sources, hedged, ids, dates, sources_of_date in grouped:
-        key = (s_, r_, o_)
-        order = sorted(range(len(ids)), key=lambda i: (first_day(dates[i]), ids[i]))
-        whens = [dates[i] for i in order]
-        tie = {
-            "id": tie_id(key), "subject_id": s_, "relation": r_, "object_id": o_, "subject": None, "object": None,
-            "facts": [{"id": ids[i], "when": dates[i], "date_source": "stated" if sources_of_date[i] == "text"
-                       else "as_reported"} for i in order],
-            "sources": sources, "first": whens[0], "last": max(whens, key=first_day), "undated": 0,
-            "hedged": bool(hedged), "spans": _spans(key, whens, end_of),
-        }
-        tie["as_reported"] = sum(1 for f in tie["facts"] if f["date_source"] == "as_reported")
-        tie["span"] = in_force(tie, as_of)
-        if tie["span"] is None:
-            continue  # a 'maybe' that has ended (an 'in' never is: the SQL decided it)
-        if status[key] == "maybe":
-            totals["ties"] += 1
-            totals["facts"] += len(ids)
-        out.append(tie)
-    return heaviest(out, limit), totals
+    From an ``allegiance.analysis.asof.AsOfIndex`` of the store under the same fact filters
+    (``source``, ``include_hedged``, ``include_rejected``): ``index`` when the caller keeps
+    one (the web app, until the store changes), else one built for this call. Which ties
+    are in force, their weights and the cut are array lookups on it; the kept ties' facts
+    and spans are computed as ``build_ties`` computes them (asof.py says why an index)."""
+    from allegiance.analysis.asof import AsOfIndex
+
+    if index is None:
+        index = AsOfIndex.build(con, source=source, include_hedged=include_hedged,
+                                include_rejected=include_rejected)
+        if index is None:
+            return None
+    return index.heaviest(as_of, limit, relation=relation, actor_ids=actor_ids)
 
 
 def heaviest(ties: list[dict], limit: int | None) -> list[dict]:

@@ -200,6 +200,30 @@ class WebStore:
                 self._node_stats[a] = got.get(a, (0, 0))
         return {a: self._node_stats[a] for a in actor_ids}
 
+    #: as-of indexes kept at once (one per set of fact filters asked; each holds every
+    #: dated fact's id and day: ~85 MB for the 1M-fact bench store)
+    AS_OF_INDEXES = 2
+
+    def as_of_index(self, *, source: str | None, include_hedged: bool, include_rejected: bool):
+        """The network-as-of-any-date index (analysis/asof.py) under these fact filters,
+        built on the first as-of request after the store changed and kept until it changes
+        again: writes through :meth:`writing` bump ``generation``, and ``asof.fingerprint``
+        (row counts every write moves) catches writes made on ``store`` directly and by
+        other processes between our connections. None when some fact has no date."""
+        from allegiance.analysis import asof
+
+        con = self.con
+        key = (self.generation, id(con), asof.fingerprint(con))
+        if key != getattr(self, "_as_of_key", None):
+            self._as_of, self._as_of_key = {}, key
+        filters = (source, bool(include_hedged), bool(include_rejected))
+        if filters not in self._as_of:
+            while len(self._as_of) >= self.AS_OF_INDEXES:
+                self._as_of.pop(next(iter(self._as_of)))
+            self._as_of[filters] = asof.AsOfIndex.build(con, source=source, include_hedged=include_hedged,
+                                                        include_rejected=include_rejected)
+        return self._as_of[filters]
+
     # -- reviews -------------------------------------------------------------------
     def latest_reviews(self) -> dict[str, dict]:
         if not _has_reviews(self.con):
@@ -570,10 +594,12 @@ def create_app(
         totals = None
         regional = bool(region and region.strip())
         if as_of and limit is not None and not regional and _slim():
-            # in force or not decided in SQL for every tie, only the kept ones built (ties.py)
+            # in force or not: array lookups on the as-of index (analysis/asof.py), kept by ws
+            # until the store changes; only the kept ties are built
             ids = queries.resolve_actor_ids(ws.con, actor) if actor else None
-            got = tie_rows.heaviest_as_of_ties(ws.con, as_of.strip(), limit, relation=relation or None,
-                                               actor_ids=ids, **common)
+            index = ws.as_of_index(**common)
+            got = None if index is None else tie_rows.heaviest_as_of_ties(
+                ws.con, as_of.strip(), limit, relation=relation or None, actor_ids=ids, index=index, **common)
             if got is not None:
                 ties, totals = got
                 return ties, _tie_counts(ties, totals, 0)
