@@ -88,6 +88,8 @@ TEXTS = {
     "plain": "Merger\n\n"
              "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
     "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
+    "raided": "Raid\n\nThe Ganda Patriotic Army raided the Koro Hills Front on Monday.",
+    "shelled": "Shelling\n\nThe Ganda Patriotic Army shelled the Koro Hills Front on Monday.",
     "ambush": "Ambush\n\n"
               "The Ganda Patriotic Army ambushed the Koro Hills Front on the road to Ayorou on Monday.",
     "org_says_killed": "Strike\n\n"
@@ -570,3 +572,18 @@ def test_a_country_acts_as_its_state_in_attacks_and_alliances_only():
     assert not fits("active_in", "PLACE", "country", "PLACE", "country")
     assert not fits("member_of", "PLACE", "country", "ORG", None)
     assert not fits("leader_of", "ORG", None, "PLACE", "country")
+
+
+def test_a_path_with_an_unseen_verb_shares_its_part_of_speech_feature(states):
+    # "p:" names the verb on the path; "pt:" only its part of speech, so a verb the
+    # training data never saw between two groups still reads as one
+    def path_feats(key):
+        st = states[key]
+        pair = (root_of(st, "Ganda Patriotic Army"), root_of(st, "Koro Hills Front"))
+        [cand] = [c for c in st.candidates if (c.subject, c.object) == pair]
+        return {f for f in cand.features if f.startswith(("p:", "pt:"))}
+
+    raided, shelled = path_feats("raided"), path_feats("shelled")
+    assert {f for f in raided if f.startswith("p:")} != {f for f in shelled if f.startswith("p:")}
+    shared = {f for f in raided & shelled if f.startswith("pt:")}
+    assert shared == {"pt:nsubj^ vdobj|VBD"}, (raided, shelled)

@@ -70,17 +70,19 @@ class Tokens:
     stem: list[str]
     word: list[bool]     # has a letter, or is "(" / ","
     space: list[bool]
+    tag: list[str]       # fine-grained part of speech (the tagger's, e.g. "VBD", "NNP")
 
 
 def tokens_of(doc) -> Tokens:
-    head, dep, stems, word, space = [], [], [], [], []
+    head, dep, stems, word, space, tag = [], [], [], [], [], []
     for t in doc:
+        tag.append(t.tag_)
         head.append(t.head.i)
         dep.append(t.dep_)
         stems.append(stem(t.text))
         word.append(bool(_WORD.search(t.lower_)) or t.text in "(,")
         space.append(t.is_space)
-    return Tokens(head, dep, stems, word, space)
+    return Tokens(head, dep, stems, word, space, tag)
 
 
 def _ancestors(tk: Tokens, i: int) -> list[int]:
@@ -173,6 +175,9 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
         mid = [tk.stem[i] for i in middle]
         if len(labels) <= MAX_PATH:
             f["pd:" + " ".join(labels)] = 1.0
+            # the path with its middle words' parts of speech: "p:" generalised to words the
+            # training data never saw on that path
+            f["pt:" + " ".join(labels) + "|" + " ".join(tk.tag[i] for i in middle)] = 1.0
             f["p:" + " ".join(labels) + "|" + " ".join(mid)] = 1.0
         else:
             f["p:far"] = 1.0
