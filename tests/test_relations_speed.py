@@ -1,0 +1,27 @@
+"""Shortcuts of the relation rules (extract/relations.py) that must change no result:
+each is checked against the plain computation it replaces. Skeletons are made up."""
+from __future__ import annotations
+
+from allegiance.extract.relations import _needed_literals, _present_literals
+
+SKELETONS = [
+    "",
+    "ab",
+    "⟦O0⟧ pledged allegiance to ⟦O1⟧ , the group said .",
+    "⟦P0⟧ , the leader of ⟦O1⟧ , was killed in ⟦L2⟧ on monday .",
+    "the two groups that merged are ⟦O0⟧ , ⟦O1⟧ and ⟦O2⟧ .",
+    "⟦O0r⟧ claimed responsibility for the attack on ⟦O1⟧ 's convoy near ⟦L2⟧ .",
+    "officials said ⟦O0⟧ had split from ⟦O1⟧ and joined ⟦O2⟧ in march .",
+]
+
+
+def test_present_literals_are_those_a_scan_of_every_literal_finds():
+    for skel in SKELETONS:
+        assert _present_literals(skel) == {w for w in _needed_literals() if w in skel}, skel
+
+
+def test_present_literals_on_every_literal_alone_and_glued():
+    lits = _needed_literals()
+    for w in lits[::7]:
+        assert w in _present_literals(w)
+        assert _present_literals("x" + w + "y") == {v for v in lits if v in "x" + w + "y"}
