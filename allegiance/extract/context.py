@@ -14,11 +14,16 @@ def _rx(name: str) -> re.Pattern:
     return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.IGNORECASE)
 
 
+# The rules and the candidate features ask about the same few windows of a sentence
+# again and again (about half the questions repeat one already asked); the answer is a
+# function of the string alone.
+@lru_cache(maxsize=4096)
 def find_hedge(window: str) -> str | None:
     m = _rx("hedge").search(window)
     return m.group(0) if m else None
 
 
+@lru_cache(maxsize=4096)
 def find_negation(window: str) -> str | None:
     m = _rx("negation").search(window)
     return m.group(0) if m else None
