@@ -25,3 +25,15 @@ def test_present_literals_on_every_literal_alone_and_glued():
     for w in lits[::7]:
         assert w in _present_literals(w)
         assert _present_literals("x" + w + "y") == {v for v in lits if v in "x" + w + "y"}
+
+
+def test_a_line_without_a_force_head_skips_the_demonym_search_and_finds_the_same():
+    from allegiance.extract.mentions import _state_force_head_rx, gaz_index, state_force_mentions
+    from allegiance.extract.cues import cues
+
+    for head in cues()["state_force_heads"]:
+        assert _state_force_head_rx().search("the Kenyan " + head.upper() + " moved")
+    idx = gaz_index()
+    with_head = {c.text for c in state_force_mentions("Ugandan troops and Kenyan Army units crossed.", idx, [])}
+    assert {"Ugandan troops", "Kenyan Army"} <= with_head
+    assert state_force_mentions("Ugandan traders and Kenyan farmers met at the fair.", idx, []) == []

@@ -368,6 +368,15 @@ def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
     return idx.__dict__["_state_force_rx"]
 
 
+@lru_cache(maxsize=1)
+def _state_force_head_rx() -> re.Pattern:
+    """A force head word ("army", "security forces"), as the demonym pattern's second
+    group reads it: every match of that pattern holds one, so a line without one is
+    not searched with its hundreds of demonyms (most lines have none)."""
+    heads = sorted(cues()["state_force_heads"], key=len, reverse=True)
+    return re.compile(r"(?:" + "|".join(re.escape(h) for h in heads) + r")\b", re.IGNORECASE)
+
+
 def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
     """"<Demonym> army / security forces / military" -> a state-force ORG."""
     c = cues()
@@ -378,7 +387,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     if rx is None:
         return []
     out = []
-    for m in rx.finditer(text):
+    for m in (rx.finditer(text) if _state_force_head_rx().search(text) else ()):
         if not m.group(1)[0].isupper():
             continue
         dem = m.group(1).lower()

@@ -209,7 +209,7 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
     toks = list(sent)
     i = 0
     last_antecedent: int | None = None
-    anaphora = sorted(cues()["group_anaphora"], key=len, reverse=True)
+    anaphora = _group_anaphora()
     while i < len(toks):
         tok = toks[i]
         while mi < len(sent_mentions) and sent_mentions[mi][1] <= tok.idx:
@@ -295,6 +295,12 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
 
 
 _NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
+
+
+@lru_cache(maxsize=1)
+def _group_anaphora() -> list[str]:
+    # longest first; sorted once per process, not once per sentence
+    return sorted(cues()["group_anaphora"], key=len, reverse=True)
 
 
 def _general_anaphor(toks, i: int) -> str | None:
