@@ -37,3 +37,13 @@ def test_a_line_without_a_force_head_skips_the_demonym_search_and_finds_the_same
     with_head = {c.text for c in state_force_mentions("Ugandan troops and Kenyan Army units crossed.", idx, [])}
     assert {"Ugandan troops", "Kenyan Army"} <= with_head
     assert state_force_mentions("Ugandan traders and Kenyan farmers met at the fair.", idx, []) == []
+
+
+def test_tolls_read_twice_are_the_same_and_the_caller_may_change_its_list():
+    from allegiance.extract.attacks import figures
+
+    text = "Gunmen killed 14 villagers and at least six were wounded in the 2019 raid."
+    first = figures(text, "killed")
+    first.append(999)   # a caller's list is its own
+    assert figures(text, "killed") == [14]
+    assert figures(text, "wounded") == [6]
