@@ -264,15 +264,17 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
             continue   # no pair: most sentences (and their block's token table is not built)
         doc = sent.span.doc
         ends = [(r, _span(sent.span, r)) for r in sent.refs]
-        ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
+        # each end's head token once: Span.root walks the span's tokens on every access,
+        # and the loop below asks for it once per pair
+        ends = [(r, sp, sp.root.i) for r, sp in ends if sp is not None and len(sp)]
         best: dict[tuple[int, int], tuple] = {}
-        for r1, sp1 in ends:
+        for r1, sp1, h1 in ends:
             if r1.type not in SUBJECT_TYPES:
                 continue
-            for r2, sp2 in ends:
+            for r2, sp2, h2 in ends:
                 if r2 is r1 or r2.entity == r1.entity or r2.type not in OBJECT_TYPES:
                     continue
-                gap = abs(sp1.root.i - sp2.root.i)
+                gap = abs(h1 - h2)
                 if gap > MAX_PAIR_TOKENS:
                     continue
                 key = (r1.entity, r2.entity)
