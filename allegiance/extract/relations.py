@@ -217,8 +217,9 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
         if mi < len(sent_mentions) and sent_mentions[mi][0] <= tok.idx < sent_mentions[mi][1]:
             s, e, ent, typ, kind = sent_mentions[mi]
             span = sent.doc.char_span(s, e, alignment_mode="expand")
-            is_subj = span is not None and (span.root.dep_ in ("nsubj", "nsubjpass") or (
-                span.root.dep_ in ("appos", "conj", "compound", "poss") and span.root.head.dep_ in ("nsubj", "nsubjpass")))
+            root = span.root if span is not None else None   # Span.root walks the span: once
+            is_subj = root is not None and (root.dep_ in ("nsubj", "nsubjpass") or (
+                root.dep_ in ("appos", "conj", "compound", "poss") and root.head.dep_ in ("nsubj", "nsubjpass")))
             refs.append(Ref(ent, typ, kind, False, s, e, is_subj))
             items.append(SkelItem(f"⟦{TYPE_LETTER[typ]}{len(refs) - 1}⟧", s, e, len(refs) - 1))
             while i < len(toks) and toks[i].idx < e:
