@@ -54,11 +54,15 @@ _ACCORDING = re.compile(r"\b[Aa]ccording to\s+(?:the\s+)?(" + _TITLE + r"(?:\b[A
 _PRONOUN_TAGS = {"PRP", "PRP$", "WP", "WP$", "WDT", "EX"}
 
 
+@lru_cache(maxsize=1)
+def _report_verbs() -> frozenset:
+    return frozenset(cues()["report_verbs"])   # once per process, not once per sentence
+
+
 def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
     """(attributed_to, carried) for a spaCy sentence span. ``carried`` is what a
     following "They said" would refer to."""
-    c = cues()
-    verbs = set(c["report_verbs"])
+    verbs = _report_verbs()
     m = _ACCORDING.search(sent.text)
     if m:
         src = m.group(1).strip()
