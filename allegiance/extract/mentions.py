@@ -139,6 +139,12 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
     # the look-ahead below reads each token's text up to max_len times: a Token's
     # .text builds a new string on every access
     texts = [t.text for t in toks]
+    # every key and every start of one ending before a space (``select``'s set): the
+    # look-ahead stops once the words joined so far are none of these, since no longer
+    # run of words could then be a key either
+    from allegiance.extract.select import _key_prefixes
+
+    prefixes = _key_prefixes(idx)
     out: list[Cand] = []
     i, n = 0, len(toks)
     while i < n:
@@ -160,7 +166,10 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
                 break
             if keys[j]:
                 parts.append(keys[j])
-                ends.append((j, " ".join(parts)))
+                joined = " ".join(parts)
+                ends.append((j, joined))
+                if joined not in prefixes:
+                    break
         for j, k in reversed(ends):
             hit = idx.keys.get(k)
             if hit is None:
