@@ -239,3 +239,38 @@ def test_a_surname_used_often_joins_one_person_not_a_chain_of_namesakes():
              mk(text, "Sidi Dara", "PERSON")]
     groups = roots_by_text(text, cands)
     assert one_actor(groups, "Tiemo Ag Dara", "Dara") and not one_actor(groups, "Sidi Dara", "Dara")
+
+
+def test_every_strong_glue_phrase_and_gloss_language_holds_a_glue_word():
+    # the backward alias search runs only on windows holding one of these words
+    from allegiance.resolve import cluster as cl
+
+    words = cl._glue_words()
+    for phrase in [*cl._STRONG_PHRASES, *cl._CUES["alias_gloss_languages"]]:
+        assert any(w in x for w in words for x in phrase.lower().split()), phrase
+
+
+def test_the_name_before_glue_in_capitals_still_becomes_a_mention():
+    text = "Raiders struck Kembe.\n\nOLU BARDANE, WHOSE REAL NAME WAS Ferro Matunde, led them."
+    cands = [mk(text, "Ferro Matunde", "PERSON")]
+    got, roots = cluster(text, cands, load_gazetteer())
+    assert "OLU BARDANE" in {c.text for c in got}
+    assert len(set(roots)) == 1
+
+
+def test_glue_too_far_before_a_mention_makes_no_backward_alias():
+    text = ("Sando Kree, also known as the miller, sold grain " + "and flour " * 12
+            + "to Tessa Vornik at the market.")
+    cands = [mk(text, "Tessa Vornik", "PERSON")]
+    got, _ = cluster(text, cands, load_gazetteer())
+    assert {c.text for c in got} == {"Tessa Vornik"}
+
+
+def test_spelling_variants_of_an_organisation_meet_the_first_similar_name():
+    text = ("The Kavango Liberation Movement met. The Kavango Liberation Movment replied. "
+            "The Kavanga Liberation Movement left. The Northern Salt Union watched.")
+    cands = [mk(text, "Kavango Liberation Movement", "ORG"), mk(text, "Kavango Liberation Movment", "ORG"),
+             mk(text, "Kavanga Liberation Movement", "ORG"), mk(text, "Northern Salt Union", "ORG")]
+    groups = roots_by_text(text, cands)
+    assert one_actor(groups, "Kavango Liberation Movement", "Kavango Liberation Movment", "Kavanga Liberation Movement")
+    assert not one_actor(groups, "Northern Salt Union", "Kavango Liberation Movement")

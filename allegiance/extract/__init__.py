@@ -93,6 +93,12 @@ def _sentences(doc):
     for sent in doc.sents:
         s = sent.start_char
         text = sent.text
+        if "\n" not in text:
+            # the usual case (a parsed block is one line): the span of the whole text is
+            # the sentence itself, its first token to its last
+            if text.strip():
+                yield sent
+            continue
         for m in re.finditer(r"[^\n]+", text):
             if m.group(0).strip():
                 span = doc.char_span(s + m.start(), s + m.end(), alignment_mode="expand")

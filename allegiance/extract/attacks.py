@@ -76,6 +76,13 @@ def _rx() -> dict[str, re.Pattern]:
 def figures(text: str, kind: str) -> list[int]:
     """Every toll of ``kind`` ("killed" or "wounded") a sentence states, in order. A
     four-digit number that reads as a year ("in April 2015 that killed ...") is no toll."""
+    return list(_figures(text, kind))
+
+
+# A sentence's tolls are asked for by the bare-frame test and again by each attack
+# mention it belongs to; five regexes each time. A function of the text alone.
+@lru_cache(maxsize=2048)
+def _figures(text: str, kind: str) -> tuple[int, ...]:
     out: list[int] = []
     spans: list[tuple[int, int]] = []
     for rx in _rx()[kind]:
@@ -88,7 +95,7 @@ def figures(text: str, kind: str) -> list[int]:
                 continue
             spans.append((m.start(1), m.end(1)))
             out.append(n)
-    return out
+    return tuple(out)
 
 
 def _weekday_date(text: str, ref: str | None) -> str | None:

@@ -110,7 +110,16 @@ def dependency_path(tk: Tokens, a: int, b: int) -> tuple[list[str], list[int], i
     return labels, middle, lca
 
 
-def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens | None = None) -> dict[str, float]:
+def sentence_cues(sent: SentenceInfo, tk: Tokens) -> list[str]:
+    """The "cs:" feature names of a sentence (its cue classes, in token order): the same
+    for every pair in it."""
+    classes = cue_classes()
+    return ["cs:" + c for i in range(sent.span.start, sent.span.end) for c in classes.get(tk.stem[i], ())]
+
+
+def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens | None = None,
+                  cs: list[str] | None = None) -> dict[str, float]:
+    """``cs``: ``sentence_cues(sent, tk)`` when the caller has it (built once per sentence)."""
     f: dict[str, float] = {}
     span = sent.span
     doc = span.doc
@@ -148,9 +157,8 @@ def pair_features(sent: SentenceInfo, s_ref, o_ref, s_span, o_span, tk: Tokens |
             f[f"cb:{c}:{order}"] = 1.0
             f[f"Tcb:{s_ref.type}>{o_ref.type}:{c}"] = 1.0
     # cue words anywhere in the sentence: the statement's kind when the ends sit apart
-    for i in range(span.start, span.end):
-        for c in classes.get(tk.stem[i], ()):
-            f["cs:" + c] = 1.0
+    for name in (sentence_cues(sent, tk) if cs is None else cs):
+        f[name] = 1.0
     # a few words either side of the pair
     for i in range(max(span.start, first.start - 3), first.start):
         f["w-:" + tk.stem[i]] = 1.0
@@ -261,15 +269,17 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
             continue   # no pair: most sentences (and their block's token table is not built)
         doc = sent.span.doc
         ends = [(r, _span(sent.span, r)) for r in sent.refs]
-        ends = [(r, sp) for r, sp in ends if sp is not None and len(sp)]
+        # each end's head token once: Span.root walks the span's tokens on every access,
+        # and the loop below asks for it once per pair
+        ends = [(r, sp, sp.root.i) for r, sp in ends if sp is not None and len(sp)]
         best: dict[tuple[int, int], tuple] = {}
-        for r1, sp1 in ends:
+        for r1, sp1, h1 in ends:
             if r1.type not in SUBJECT_TYPES and not (r1.type == "PLACE" and r1.kind == "country"):
                 continue   # a country may act as its state (signatures.STATE_ACTOR_RELATIONS)
-            for r2, sp2 in ends:
+            for r2, sp2, h2 in ends:
                 if r2 is r1 or r2.entity == r1.entity or r2.type not in OBJECT_TYPES:
                     continue
-                gap = abs(sp1.root.i - sp2.root.i)
+                gap = abs(h1 - h2)
                 if gap > MAX_PAIR_TOKENS:
                     continue
                 key = (r1.entity, r2.entity)
@@ -281,8 +291,9 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
         tk = tables.get(id(doc))
         if tk is None:
             tk = tables[id(doc)] = tokens_of(doc)
+        cs = sentence_cues(sent, tk)
         for (s, o), (_, r1, sp1, r2, sp2) in best.items():
-            feats = pair_features(sent, r1, r2, sp1, sp2, tk)
+            feats = pair_features(sent, r1, r2, sp1, sp2, tk, cs)
             for name in extra.get((k, s, o), ()):
                 feats[name] = 1.0
             n = meets.get(frozenset((s, o)), 1)

@@ -14,11 +14,16 @@ def _rx(name: str) -> re.Pattern:
     return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(w) for w in words) + r")(?![\w])", re.IGNORECASE)
 
 
+# The rules and the candidate features ask about the same few windows of a sentence
+# again and again (about half the questions repeat one already asked); the answer is a
+# function of the string alone.
+@lru_cache(maxsize=4096)
 def find_hedge(window: str) -> str | None:
     m = _rx("hedge").search(window)
     return m.group(0) if m else None
 
 
+@lru_cache(maxsize=4096)
 def find_negation(window: str) -> str | None:
     m = _rx("negation").search(window)
     return m.group(0) if m else None
@@ -49,11 +54,15 @@ _ACCORDING = re.compile(r"\b[Aa]ccording to\s+(?:the\s+)?(" + _TITLE + r"(?:\b[A
 _PRONOUN_TAGS = {"PRP", "PRP$", "WP", "WP$", "WDT", "EX"}
 
 
+@lru_cache(maxsize=1)
+def _report_verbs() -> frozenset:
+    return frozenset(cues()["report_verbs"])   # once per process, not once per sentence
+
+
 def attribution(sent, previous: str | None) -> tuple[str | None, str | None]:
     """(attributed_to, carried) for a spaCy sentence span. ``carried`` is what a
     following "They said" would refer to."""
-    c = cues()
-    verbs = set(c["report_verbs"])
+    verbs = _report_verbs()
     m = _ACCORDING.search(sent.text)
     if m:
         src = m.group(1).strip()

@@ -139,6 +139,12 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
     # the look-ahead below reads each token's text up to max_len times: a Token's
     # .text builds a new string on every access
     texts = [t.text for t in toks]
+    # every key and every start of one ending before a space (``select``'s set): the
+    # look-ahead stops once the words joined so far are none of these, since no longer
+    # run of words could then be a key either
+    from allegiance.extract.select import _key_prefixes
+
+    prefixes = _key_prefixes(idx)
     out: list[Cand] = []
     i, n = 0, len(toks)
     while i < n:
@@ -160,7 +166,10 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
                 break
             if keys[j]:
                 parts.append(keys[j])
-                ends.append((j, " ".join(parts)))
+                joined = " ".join(parts)
+                ends.append((j, joined))
+                if joined not in prefixes:
+                    break
         for j, k in reversed(ends):
             hit = idx.keys.get(k)
             if hit is None:
@@ -368,6 +377,15 @@ def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
     return idx.__dict__["_state_force_rx"]
 
 
+@lru_cache(maxsize=1)
+def _state_force_head_rx() -> re.Pattern:
+    """A force head word ("army", "security forces"), as the demonym pattern's second
+    group reads it: every match of that pattern holds one, so a line without one is
+    not searched with its hundreds of demonyms (most lines have none)."""
+    heads = sorted(cues()["state_force_heads"], key=len, reverse=True)
+    return re.compile(r"(?:" + "|".join(re.escape(h) for h in heads) + r")\b", re.IGNORECASE)
+
+
 def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
     """"<Demonym> army / security forces / military" -> a state-force ORG."""
     c = cues()
@@ -378,7 +396,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     if rx is None:
         return []
     out = []
-    for m in rx.finditer(text):
+    for m in (rx.finditer(text) if _state_force_head_rx().search(text) else ()):
         if not m.group(1)[0].isupper():
             continue
         dem = m.group(1).lower()

@@ -209,7 +209,7 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
     toks = list(sent)
     i = 0
     last_antecedent: int | None = None
-    anaphora = sorted(cues()["group_anaphora"], key=len, reverse=True)
+    anaphora = _group_anaphora()
     while i < len(toks):
         tok = toks[i]
         while mi < len(sent_mentions) and sent_mentions[mi][1] <= tok.idx:
@@ -217,8 +217,9 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
         if mi < len(sent_mentions) and sent_mentions[mi][0] <= tok.idx < sent_mentions[mi][1]:
             s, e, ent, typ, kind = sent_mentions[mi]
             span = sent.doc.char_span(s, e, alignment_mode="expand")
-            is_subj = span is not None and (span.root.dep_ in ("nsubj", "nsubjpass") or (
-                span.root.dep_ in ("appos", "conj", "compound", "poss") and span.root.head.dep_ in ("nsubj", "nsubjpass")))
+            root = span.root if span is not None else None   # Span.root walks the span: once
+            is_subj = root is not None and (root.dep_ in ("nsubj", "nsubjpass") or (
+                root.dep_ in ("appos", "conj", "compound", "poss") and root.head.dep_ in ("nsubj", "nsubjpass")))
             refs.append(Ref(ent, typ, kind, False, s, e, is_subj))
             items.append(SkelItem(f"⟦{TYPE_LETTER[typ]}{len(refs) - 1}⟧", s, e, len(refs) - 1))
             while i < len(toks) and toks[i].idx < e:
@@ -295,6 +296,12 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
 
 
 _NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
+
+
+@lru_cache(maxsize=1)
+def _group_anaphora() -> list[str]:
+    # longest first; sorted once per process, not once per sentence
+    return sorted(cues()["group_anaphora"], key=len, reverse=True)
 
 
 def _general_anaphor(toks, i: int) -> str | None:
@@ -469,6 +476,32 @@ def _needed_literals() -> tuple[str, ...]:
     return tuple(sorted({w for p in patterns() for alts in p.needs for w in alts}))
 
 
+@lru_cache(maxsize=1)
+def _literals_by_prefix() -> dict[str, tuple[str, ...]]:
+    """The needed literals of three characters or more by their first three."""
+    out: dict[str, list[str]] = {}
+    for w in _needed_literals():
+        if len(w) >= 3:
+            out.setdefault(w[:3], []).append(w)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def _short_literals() -> tuple[str, ...]:
+    return tuple(w for w in _needed_literals() if len(w) < 3)   # none today; tested as before
+
+
+def _present_literals(skel: str) -> set[str]:
+    """``{w for w in _needed_literals() if w in skel}``: a literal can be in the skeleton
+    only where its first three characters are, so only those are tested (the skeleton's
+    three-character pieces cost far less than 800 substring searches)."""
+    by_prefix = _literals_by_prefix()
+    grams = {skel[i:i + 3] for i in range(len(skel) - 2)}
+    out = {w for g in grams.intersection(by_prefix) for w in by_prefix[g] if w in skel}
+    out.update(w for w in _short_literals() if w in skel)
+    return out
+
+
 def _lacks(needs: tuple, present: set) -> bool:
     for alts in needs:
         if present.isdisjoint(alts):
@@ -485,7 +518,7 @@ def match_sentence(skel: str, refs: list[Ref]) -> list[Match]:
     tokens = set(skel.split(" "))
     # which of the patterns' required strings the skeleton holds: one pass over them all
     # per sentence, then a set test per pattern
-    present_literals = {w for w in _needed_literals() if w in skel}
+    present_literals = _present_literals(skel)
     for p in patterns():
         if not (ALLOWED[p.s] & present and ALLOWED[p.o] & present):
             continue   # e.g. an active_in pattern on a sentence without a place

@@ -12,6 +12,7 @@ introduced before it when several fit; spelling variants of one name.
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 from allegiance.clean.wire import is_common
@@ -49,6 +50,24 @@ _GLUE_THEN_NAME = re.compile(
     rf"(?i:{_GLUE_STRONG})[ \t]*(?:,[ \t]*)?"
     rf"(?:[\"“‘'][ \t]*(?P<q>[A-Z][^\"“”‘’\n]{{0,40}}?)[\s.,;:!?]*[\"”’']|(?i:the[ \t]+)?(?i:{_TITLE})?(?P<n>{_NAME}))")
 _NAME_THEN_GLUE = re.compile(rf"(?<![\w’'\-])(?P<n>{_NAME})(?={_STRONG_GLUE.pattern[1:-1]}$)")
+
+
+def _glue_words() -> list[str]:
+    """Words one of which every match of ``_NAME_THEN_GLUE`` contains: a word (or a part
+    of one) of each strong glue phrase, and of each gloss language ("Arabic for"). The
+    glue regex joins a phrase's words by whitespace, so each word appears as written
+    (case aside)."""
+    chosen: list[str] = []
+    for phrase in sorted({*_STRONG_PHRASES, *_CUES["alias_gloss_languages"]}, key=lambda p: (len(p.split()), p)):
+        words = phrase.lower().split()
+        if not any(w in x for w in chosen for x in words):
+            chosen.append(max(words, key=len))
+    return sorted(chosen, key=len)
+
+
+# every place a glue word starts, with the shortest that starts there (zero-width: no
+# occurrence hides another)
+_GLUE_WORD_AT = re.compile(r"(?=((?i:" + "|".join(re.escape(w) for w in _glue_words()) + ")))")
 #: capitalised words that start a sentence rather than a name ("In Gao, ...")
 _NOT_NAME_START = frozenset("""the a an in on at by for from with after before when while as but and or he she it
     they his her its their this that these those one two some then there here meanwhile""".split()) | {
@@ -118,6 +137,11 @@ def _alias_mentions(text: str, cands: list[Cand]) -> list[Cand]:
     type of the name it is glued to."""
     spans = SpanSet(len(text), [(c.start, c.end) for c in cands])
     out = []
+    # The backward search below (a name, then glue up to the mention) tries the name at
+    # every capital of a 90-character window, for every mention; a window holding no
+    # glue word cannot match, and most hold none. One scan of the text finds the words.
+    glue_at = [(m.start(), m.end(1)) for m in _GLUE_WORD_AT.finditer(text)]
+    glue_starts = [a for a, _ in glue_at]
     for c in cands:
         if c.type not in ("ORG", "PERSON"):
             continue
@@ -128,7 +152,13 @@ def _alias_mentions(text: str, cands: list[Cand]) -> list[Cand]:
             new = _alias_cand(text, s, e, c, spans, quoted=g == "q")
             if new is not None:
                 out.append(new)
-        window = text[max(0, c.start - 90):c.start]
+        lo = max(0, c.start - 90)
+        k = bisect.bisect_left(glue_starts, lo)
+        while k < len(glue_at) and glue_at[k][0] < c.start and glue_at[k][1] > c.start:
+            k += 1
+        if k == len(glue_at) or glue_at[k][0] >= c.start:
+            continue   # no glue word inside the window
+        window = text[lo:c.start]
         m = _NAME_THEN_GLUE.search(window)
         if m and "\n" not in window[m.start():]:
             base = c.start - len(window)
@@ -540,7 +570,12 @@ def b_index(cands: list[Cand], c: Cand) -> int | None:
 def _join_spelling_variants(cands: list[Cand], uf: _UF, cutoff: float = 92.0) -> None:
     from rapidfuzz import fuzz
 
-    seen: list[tuple[str, str, int]] = []   # (type, key, index)
+    # (key, index) of the organisations' names so far, by the first three letters of the
+    # key's first word: only names sharing those are compared, so looking in their bucket
+    # alone, in order, finds the same first match as a scan of every name (a scan per
+    # mention was quadratic in a document's mentions)
+    seen: dict[str, list[tuple[str, int]]] = {}
+    entry_keys: dict[str, set[str]] = {}
     people: list[tuple[list[str], int]] = []
     for i, c in enumerate(cands):
         if c.source == "coref":
@@ -561,13 +596,15 @@ def _join_spelling_variants(cands: list[Cand], uf: _UF, cutoff: float = 92.0) ->
             continue
         keys = {match_key(c.text)}
         if c.entry is not None:   # "Rwandan Defence Forces" is nearer the entry's "Rwanda Defence Force"
-            keys |= {match_key(n) for n in c.entry.all_names()}
+            names = entry_keys.get(c.entry.id)
+            if names is None:
+                names = entry_keys[c.entry.id] = {match_key(n) for n in c.entry.all_names()}
+            keys |= names
         keys = [k for k in keys if len(k.split()) >= 2 and len(k) >= 10]
         for key in keys:
             hit = None
-            for typ, other, j in seen:
-                if typ == c.type and other != key and other.split()[0][:3] == key.split()[0][:3] \
-                        and fuzz.ratio(key, other) >= cutoff:
+            for other, j in seen.get(key.split()[0][:3], ()):
+                if other != key and fuzz.ratio(key, other) >= cutoff:
                     a, b = cands[i], cands[j]
                     if a.entry is not None and b.entry is not None and a.entry.id != b.entry.id:
                         continue
@@ -577,7 +614,7 @@ def _join_spelling_variants(cands: list[Cand], uf: _UF, cutoff: float = 92.0) ->
                 uf.union(i, hit)
                 break
         for key in keys:
-            seen.append((c.type, key, i))
+            seen.setdefault(key.split()[0][:3], []).append((key, i))
 
 
 def _person_variant(a: list[str], b: list[str], fuzz) -> bool:
