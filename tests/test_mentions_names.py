@@ -108,3 +108,13 @@ def test_a_known_acronym_after_a_hyphen_is_part_of_another_name(idx):
 ])
 def test_country_names_and_demonyms_make_state_forces(text, key, idx):
     assert key in [c.key for c in state_force_mentions(text, idx, [])]
+
+
+def test_a_named_possessor_is_no_part_of_the_unit_it_owns(idx):
+    names = patterns("Commandos of the Border Guard Agency’s Rapid Response Force stormed the farm.", idx)
+    assert names == ["Border Guard Agency", "Rapid Response Force"]
+    assert patterns("The KLU’s People’s Liberation Force shelled the post.", idx) == ["People’s Liberation Force"]
+
+
+def test_a_head_initial_name_after_a_place_possessive(idx):
+    assert patterns("Militants from Zemblastan’s Jamaat Nurullah crossed over.", idx) == ["Jamaat Nurullah"]

@@ -380,7 +380,9 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
     heads = {h.lower() for h in cues()["org_heads"]}
     common = _common_words()
     # a numbered unit first: "the 3rd Mountain Brigade" is one name, not a number before one
-    for rx, typ in ((unit_rx, "ORG"), (org_rx, "ORG"), (head_first_rx, "ORG"), (arabic_rx, "ORG"),
+    # an Arabic head-initial name before the head-final pattern: in "Tajikistan’s Jamaat X"
+    # the head-final one would read "Tajikistan’s Jamaat"
+    for rx, typ in ((unit_rx, "ORG"), (arabic_rx, "ORG"), (org_rx, "ORG"), (head_first_rx, "ORG"),
                     (person_rx, "PERSON"), (media_rx, "ORG"), (media_after_rx, "ORG")):
         for m in rx.finditer(text):
             start, end = _clean_span(text, m.start(1), m.end(1))
@@ -426,6 +428,24 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
             if rx is unit_rx and not any(w[:1].isupper() for w in words[1:]) and start > 0 and _after_quantity(text, start):
                 continue   # "killed 15 battalion ..." is rare, but "about 3 division" is a count
             if rx is org_rx:
+                # "the Security Agency’s Rescue Force", "the NUG’s People’s Defense Force": a
+                # possessor that is a name of its own (it ends in a head, or is an acronym) is
+                # no part of the possessed unit's name; "People’s" is
+                pm = re.match(r"(.+?)['’]s (?=[A-Z])", name)
+                if pm:
+                    owner = pm.group(1)
+                    if (owner.split()[-1].lower() in heads or re.fullmatch(_ACR, owner)
+                            or idx.exact.get(owner) or idx.keys.get(match_key(owner))):
+                        if len(owner.split()) >= 2 and owner.split()[-1].lower() in heads and not (
+                                idx.exact.get(owner) or idx.keys.get(match_key(owner))) and not _overlaps(
+                                (start, start + len(owner)), taken):
+                            out.append(Cand(start, start + len(owner), owner, "ORG", "pattern", None, None,
+                                            key=match_key(owner)))
+                            taken.append((start, start + len(owner)))
+                        start += pm.end()
+                        name = text[start:end]
+                        if len(name.replace("-", " ").split()) < 2:
+                            continue
                 # "1 Special Forces (1SF)": the number is part of the name when its acronym says so
                 lead = re.search(r"(?<![\w.,])(\d{1,3}) $", text[max(0, start - 5):start])
                 if lead and re.match(r"\s*\(" + lead.group(1) + r"[A-Z]", text[end:end + 8]):
