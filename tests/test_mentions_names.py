@@ -118,3 +118,32 @@ def test_a_named_possessor_is_no_part_of_the_unit_it_owns(idx):
 
 def test_a_head_initial_name_after_a_place_possessive(idx):
     assert patterns("Militants from Zemblastan’s Jamaat Nurullah crossed over.", idx) == ["Jamaat Nurullah"]
+
+
+@pytest.mark.parametrize("text, name", [
+    ("A feud between the rebels and the Clan del Cerro went on.", "Clan del Cerro"),
+    ("Leaflets of the Frente Ruralista claimed the raid.", "Frente Ruralista"),
+    ("Gunmen from the “Bwa-Nwa” gang looted the depot.", "Bwa-Nwa"),
+    ("He backs the interim Council Unity Government in exile.", "Council Unity Government"),
+])
+def test_romance_head_initial_quoted_and_government_names(text, name, idx):
+    assert name in patterns(text, idx)
+
+
+def test_a_unit_named_after_its_party_acronym_and_qualifier(idx):
+    from allegiance.extract.mentions import extend_names
+
+    text = "The banned ZPL (Leninist) Kora State Committee member was held."
+    cands = pattern_mentions(text, [], idx)
+    extend_names(text, cands)
+    assert [c.text for c in cands] == ["ZPL (Leninist) Kora State Committee"]
+
+
+def test_a_tribe_or_coalition_after_a_person_name_is_an_organisation():
+    from allegiance.extract.mentions import Cand, descriptor_mentions
+
+    text = "Elders of the Abu Tarfa tribe met the Jean-Pierre coalition."
+    a = Cand(14, 23, "Abu Tarfa", "PERSON", "ner")
+    b = Cand(38, 49, "Jean-Pierre", "PERSON", "ner")
+    out = descriptor_mentions(text, [a, b])
+    assert [(c.text, c.type) for c in out] == [("Abu Tarfa tribe", "ORG"), ("Jean-Pierre coalition", "ORG")]

@@ -362,20 +362,24 @@ def _more_org_rx():
         + r"(?: (?:(?:and|of|for|the|a|de|du|des|al|el) )*" + _CAP_WORD + r")*)(?![\w-])")
     initial = sorted({w.capitalize() for w in c["head_initial_org_words"]}, key=len, reverse=True)
     arabic = re.compile(
-        r"(?<![\w-])((?:" + "|".join(re.escape(h) for h in initial) + r")(?:[ -](?:(?:al|el|ul|ut|ud|us|un|e|i|wal)[ -])?"
+        r"(?<![\w-])((?:" + "|".join(re.escape(h) for h in initial) + r")(?:[ -](?:(?:al|el|ul|ut|ud|us|un|e|i|wal|del|de|la|du|des|pour|para|do|da)[ -])?"
         r"[A-Z][\w’'\-]*){1,4})(?![\w-])")
     units = sorted(c["unit_heads"], key=len, reverse=True)
     unit_alt = "|".join(re.escape(u) for u in units) + "|" + "|".join(re.escape(u.capitalize()) for u in units)
     unit = re.compile(r"(?<![\w.,/-])(\d{1,3}(?:st|nd|rd|th)? (?:[A-Z][\w’'\-]* ){0,3}(?:" + unit_alt + r"))(?![\w-])")
     media = re.compile(r"(?<![\w-])(" + _CAP_WORD + r"(?: [A-Z][\w’'\-]*){0,3} (?:TV|Television|Radio|radio|News Agency|news agency))(?![\w-])")
-    return head_first, arabic, unit, media
+    # the “Xyz-Abc” gang: a quoted capitalised name before an armed-group noun is the group's name
+    nouns = sorted(c["anaphor_heads"], key=len, reverse=True)
+    quoted = re.compile(r"[“\"]((?:(?:al|el)-)?[A-Z][\w’'\-]*(?: [A-Z][\w’'\-]*){0,3})[”\"] (?:"
+                        + "|".join(re.escape(n) for n in nouns) + r")s?\b")
+    return head_first, arabic, unit, media, quoted
 
 
 def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, places: list[tuple[int, int]] = ()) -> list[Cand]:
     """Names the statistical NER often misses in this domain: "X Brigades",
     "al-Zaleqa Media Production", "al-Hasan al-Ansari", "news source Akher Khabar"."""
     org_rx, person_rx, media_rx = _pattern_rx()
-    head_first_rx, arabic_rx, unit_rx, media_after_rx = _more_org_rx()
+    head_first_rx, arabic_rx, unit_rx, media_after_rx, quoted_rx = _more_org_rx()
     out = []
     heads = {h.lower() for h in cues()["org_heads"]}
     common = _common_words()
@@ -383,7 +387,7 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
     # an Arabic head-initial name before the head-final pattern: in "Tajikistan’s Jamaat X"
     # the head-final one would read "Tajikistan’s Jamaat"
     for rx, typ in ((unit_rx, "ORG"), (arabic_rx, "ORG"), (org_rx, "ORG"), (head_first_rx, "ORG"),
-                    (person_rx, "PERSON"), (media_rx, "ORG"), (media_after_rx, "ORG")):
+                    (quoted_rx, "ORG"), (person_rx, "PERSON"), (media_rx, "ORG"), (media_after_rx, "ORG")):
         for m in rx.finditer(text):
             start, end = _clean_span(text, m.start(1), m.end(1))
             name = text[start:end]
@@ -793,6 +797,7 @@ def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]
 
 _ARTICLE_START = re.compile(r"(?:al|el|ad|an|ar|as|ash|at|az)-[A-Z]")
 _NAME_BEFORE = re.compile(r"(?<![\w’'\-])[A-Z][\w’'\-]+ (?=\S*$)")
+_QUALIFIED_ACR_BEFORE = re.compile(r"(?<![\w-])[A-Z]{2,6} \([A-Z][a-z]{2,14}\) $")
 _PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
 
 
@@ -808,6 +813,15 @@ def extend_names(text: str, cands: list[Cand]) -> None:
         # "Suqour al-Sham", "Ahrar al-Sham": the NER often reads only the article's half
         if c.source == "ner" and _ARTICLE_START.match(c.text):
             m = _NAME_BEFORE.search(text, max(0, c.start - 30), c.start)
+            prev_end = max((e for e in ends if e <= c.start), default=0)
+            if m and m.start() >= prev_end:
+                c.start = m.start()
+                c.text = text[c.start:c.end]
+                c.key = match_key(c.text)
+        if c.type == "ORG" and c.source == "pattern":
+            # "the ABC (Maoist) Zemba State Committee": a unit named after its party's
+            # acronym and qualifier
+            m = _QUALIFIED_ACR_BEFORE.search(text, max(0, c.start - 30), c.start)
             prev_end = max((e for e in ends if e <= c.start), default=0)
             if m and m.start() >= prev_end:
                 c.start = m.start()
