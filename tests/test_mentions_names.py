@@ -147,3 +147,22 @@ def test_a_tribe_or_coalition_after_a_person_name_is_an_organisation():
     b = Cand(38, 49, "Jean-Pierre", "PERSON", "ner")
     out = descriptor_mentions(text, [a, b])
     assert [(c.text, c.type) for c in out] == [("Abu Tarfa tribe", "ORG"), ("Jean-Pierre coalition", "ORG")]
+
+
+def test_a_regions_police_is_an_organisation():
+    from allegiance.extract.mentions import Cand, extend_names
+
+    text = "A Zemba police spokesman said the road was closed."
+    place = Cand(2, 7, "Zemba", "PLACE", "ner")
+    extend_names(text, [place])
+    assert (place.text, place.type) == ("Zemba police", "ORG")
+
+
+def test_a_list_opened_by_like_ends_in_a_name_the_ner_missed(idx):
+    from allegiance.extract.mentions import Cand, coordinated_mentions
+
+    text = "Groups like the Northern Hawks Brigade and Jund al-Wadi have lost ground to the Zemba Army."
+    a = Cand(16, 38, "Northern Hawks Brigade", "ORG", "pattern")
+    b = Cand(text.index("Zemba"), len(text) - 1, "Zemba Army", "ORG", "pattern")
+    names = [c.text for c in coordinated_mentions(text, [a, b], idx)]
+    assert "Jund al-Wadi" in names

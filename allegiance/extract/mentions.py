@@ -797,6 +797,7 @@ def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]
 
 _ARTICLE_START = re.compile(r"(?:al|el|ad|an|ar|as|ash|at|az)-[A-Z]")
 _NAME_BEFORE = re.compile(r"(?<![\w’'\-])[A-Z][\w’'\-]+ (?=\S*$)")
+_POLICE_AFTER = re.compile(r" (?:[Pp]olice|Police Service|Police Force)(?![\w-])")
 _QUALIFIED_ACR_BEFORE = re.compile(r"(?<![\w-])[A-Z]{2,6} \([A-Z][a-z]{2,14}\) $")
 _PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
 
@@ -835,6 +836,12 @@ def extend_names(text: str, cands: list[Cand]) -> None:
                 if m and m.end() <= nxt:
                     c.end = m.end()
             c.text = text[c.start:c.end]
+        elif c.type == "PLACE" and _POLICE_AFTER.match(text, c.end) and _POLICE_AFTER.match(text, c.end).end() <= nxt:
+            # "the Bicol police", "Zemba State Police": a region's police is an organisation
+            # (a country's is a state force, read before this)
+            c.end = _POLICE_AFTER.match(text, c.end).end()
+            c.text = text[c.start:c.end]
+            c.type, c.source, c.entry, c.kind, c.key = "ORG", "pattern", None, "state_force", match_key(c.text)
         elif c.type == "PLACE":
             m = _admin_head_rx().match(text, c.end)
             if m and m.end() <= nxt:
@@ -882,6 +889,7 @@ def _list_piece_rx() -> re.Pattern:
 
 
 _SEP_RX = re.compile(_LIST_SEP)
+_LIST_OPENER = re.compile(r"\b(?:like|such as|including)\s+(?:the\s+)?$")
 _TRAIL_END = re.compile(r"\s*(?:[.;:)]|$|\s(?:were|are|was|is|have|had|has|which|who|that|to|in|on|at)\b)")
 _AND_RX = re.compile(r"\s*,?\s+(?:and|or)\s+")
 
@@ -942,6 +950,11 @@ def coordinated_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Ca
         return got
 
     listed: set[int] = set()
+    # "groups like the A and B", "such as A and B": a list opened by its cue word has its
+    # first member read, and may end in a name the NER did not read
+    for i, a in enumerate(actors):
+        if _LIST_OPENER.search(text, max(0, a.start - 20), a.start):
+            listed.add(i)
     for i in range(len(actors) - 1):
         a, b = actors[i], actors[i + 1]
         if a.type != b.type:
