@@ -166,3 +166,11 @@ def test_a_list_opened_by_like_ends_in_a_name_the_ner_missed(idx):
     b = Cand(text.index("Zemba"), len(text) - 1, "Zemba Army", "ORG", "pattern")
     names = [c.text for c in coordinated_mentions(text, [a, b], idx)]
     assert "Jund al-Wadi" in names
+
+
+def test_an_acronym_of_two_halves_defines_the_whole_name():
+    from allegiance.extract.mentions import acronym_mentions
+
+    text = "Units of the League of Herders for Justice/Free Valley Army (LHJ/FVA) withdrew."
+    inner = (text.index("Free"), text.index(" (LHJ"))   # "Free Valley Army", read before
+    assert [c.text for c in acronym_mentions(text, [inner])] == ["League of Herders for Justice/Free Valley Army"]

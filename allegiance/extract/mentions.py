@@ -685,17 +685,25 @@ def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
             if not core or not core[0].isupper():
                 break
             run.append((a, [p[0] for p in re.split(r"[-/]", core) if p and p[0].isupper()]))
-        start, count = None, 0
-        for a, initials in run:
-            count += len(initials)
-            if initials and initials[0] == letters[0] and len(letters) - 1 <= count <= len(letters) + 1:
-                start = a
+        start = None
+        # "(ABC/DE)": the part before the slash, or, for a name of two halves ("Front of X
+        # for Y/Z Army (FXY/ZA)"), every capital of it
+        spellings = [letters] + ([[ch for ch in acr if ch.isupper()]] if "/" in acr else [])
+        for spelled in spellings:
+            count = 0
+            for a, initials in run:
+                count += len(initials)
+                if initials and initials[0] == spelled[0] and len(spelled) - 1 <= count <= len(spelled) + 1:
+                    start = a
+                    break
+            if start is not None:
                 break
         if start is None:
             continue
         s, e = _clean_span(text, start, m.start())
         name = text[s:e]
-        if len(name.split()) < 2 or _overlaps((s, e), taken):
+        # a name read inside the long one ("... People’s Army") gives way to it
+        if len(name.split()) < 2 or _overlaps((s, e), [t for t in taken if not (s <= t[0] and t[1] <= e)]):
             continue
         out.append(Cand(s, e, name, "ORG", "acronym", None, None, key=match_key(name)))
         taken.append((s, e))
