@@ -15,6 +15,7 @@ from allegiance.extract.events import carried_attacks, frame_features, frames_in
 from allegiance.extract.facts import combine_policy
 from allegiance.extract.mentions import (
     Cand,
+    acronym_cue_mentions,
     acronym_mentions,
     coordinated_mentions,
     descriptor_mentions,
@@ -208,6 +209,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         taken = [(c.start, c.end) for c in local]
         local += pattern_mentions(btext, taken, idx, [(c.start, c.end) for c in local if c.type == "PLACE"])
         local += acronym_mentions(btext, [(c.start, c.end) for c in local])
+        local += acronym_cue_mentions(btext, [(c.start, c.end) for c in local], idx)
         known.append(local)
     recognise_entities_batch(nlp, [(sdoc, [(c.start, c.end) for c in local], btext)
                                    for (_, _, btext), sdoc, local in zip(blocks, sdocs, known)])

@@ -154,7 +154,14 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
             continue
         # case-sensitive acronyms first (IS, AQIM, ISWAP)
         hit = idx.exact.get(tok.text)
-        if hit is not None and not (tok.text == "IS" and i + 1 < n and toks[i + 1].text in ("it", "there", "this", "that")):
+        # "ABC-FDD": a known acronym glued after a hyphen is the tail of another name (one
+        # before a hyphen heads its own offshoot or part, "ISIS-Core", and stays)
+        glued = tok.idx >= 2 and text[tok.idx - 1] == "-" and text[tok.idx - 2].isalnum()
+        if glued or (tok.text == "IS" and i + 1 < n and toks[i + 1].text in ("it", "there", "this", "that")):
+            hit = None
+        # "US-led coalition": a longer known name that starts with the hyphened acronym wins
+        deferred = hit if hit is not None and text[tok.idx + len(tok.text): tok.idx + len(tok.text) + 1] == "-" else None
+        if hit is not None and deferred is None:
             out.append(Cand(tok.idx, tok.idx + len(tok.text), tok.text, hit[0].type, "gazetteer", hit[0], hit[0].kind))
             i += 1
             continue
@@ -182,6 +189,9 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
             found = (j, hit)
             break
         if found is None:
+            if deferred is not None:
+                out.append(Cand(tok.idx, tok.idx + len(tok.text), tok.text, deferred[0].type, "gazetteer",
+                                deferred[0], deferred[0].kind))
             i += 1
             continue
         j, (entry, how) = found
@@ -289,6 +299,12 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex, text: str | N
                     start += len(p) + 1
                     text = text_all[start:end]
                     low = text.lower()
+        # "the ABC-DEF party", "the XYZ militants": the NER reads an acronym with the common
+        # noun after it; the acronym is the name
+        parts = text.split()
+        if typ == "ORG" and len(parts) >= 2 and parts[-1].islower() and all(re.fullmatch(_ACR, w) for w in parts[:-1]):
+            end = start + len(" ".join(parts[:-1]))
+            text = text_all[start:end]
         if _overlaps((start, end), taken) or len(text) < 2 or _BAD_NAME.match(text) or "\n" in text:
             continue
         if not text[:1].isupper() and text.split()[0].lower() not in ARTICLES:
@@ -310,30 +326,77 @@ def ner_mentions(doc, taken: list[tuple[int, int]], idx: GazIndex, text: str | N
 _NAME_TOKEN = r"(?:[A-Z][\w’'\-]*|al|el|of|for|wal|ibn|bin|de|du|des)"
 
 
+_CAP_WORD = r"(?:(?:al|el)-)?[A-Z][\w’'\-]*"
+# "Front for Peace and Democracy", "Communist Party of India": a head may be followed by
+# "of"/"for" and more capitalised words, which are the rest of the name
+_OF_TAIL = (rf"(?: (?:of|for) (?:the |a |an )?{_CAP_WORD}"
+            rf"(?: (?:(?:and|of|for|the|a|de|du|des|al|el) )*{_CAP_WORD})*)?")
+# "Light Infantry Battalion 250", "Task Force 8": a unit's number after its head
+_UNIT_NUMBER = r"(?: \d{1,3}(?!\d|[.,:/]\d|%))?"
+
+
 @lru_cache(maxsize=1)
 def _pattern_rx():
     c = cues()
     # a name's head word is capitalised ("Greater Sahara Brigades"); "Islamist group" is a description
     heads = sorted({h.capitalize() for h in c["org_heads"]}, key=len, reverse=True)
+    head_alt = "|".join(re.escape(h) for h in heads)
     org = re.compile(
-        r"(?<![\w-])((?:(?:al|el)-)?[A-Z][\w’'\-]*(?:[ -](?:" + _NAME_TOKEN[3:-1] + r"))*[ -](?:" + "|".join(re.escape(h) for h in heads) + r"))(?![\w-])"
+        r"(?<![\w-])((?:(?:al|el)-)?[A-Z][\w’'\-]*(?:[ -](?:" + _NAME_TOKEN[3:-1] + r"))*[ -](?:" + head_alt + r")"
+        + r"(" + _OF_TAIL + _UNIT_NUMBER + r"))(?![\w-])"
     )
     person = re.compile(
         r"(?<![\w-])((?:(?:al|el)-[A-Z]\w+|Abu [A-Z]\w+|Abou [A-Z]\w+)(?: (?:(?:al|el)-[A-Z]\w+|[A-Z]\w+|ibn [A-Z]\w+|bin [A-Z]\w+|ould [A-Z]\w+|[Aa]g [A-Z]\w+)){1,4})(?![\w-])"
     )
     media = re.compile(
-        r"(?:news source|newspaper|media outlet|news agency|daily|outlet|website|broadcaster|channel|news site|magazine) ((?:[A-Z][\w’'\-]+)(?: [A-Z][\w’'\-]+){0,3})"
+        r"(?:news source|newspaper|media outlet|news agency|daily|outlet|website|broadcaster|channel|news site|magazine) ((?:(?:al|el)-)?(?:[A-Z][\w’'\-]+)(?: [A-Z][\w’'\-]+){0,3})"
     )
     return org, person, media
+
+
+@lru_cache(maxsize=1)
+def _more_org_rx():
+    """Name shapes the head-final pattern above misses (issue #9):
+
+    * head first, as English names often are ("the Alliance of Patriots for a Free Congo",
+      "Department of State Services"): a capitalised head, "of"/"for", capitalised words;
+    * head first, as Arabic, Urdu and Malay names are ("Jamaat Ansarullah", "Wilayat Najd",
+      "Lashkar-e-Taiba", "Dawlah Islamiyah"): the head word and capitalised words;
+    * a numbered military unit ("the 58 division", "15 Corps", "3rd Infantry Brigade");
+    * a broadcaster or agency named before its kind ("Andalus radio", "Anatolia news agency")."""
+    c = cues()
+    heads = sorted({h.capitalize() for h in c["org_heads"]}, key=len, reverse=True)
+    head_first = re.compile(
+        r"(?<![\w-])((?:" + "|".join(re.escape(h) for h in heads) + r") (?:of|for) (?:the |a |an )?" + _CAP_WORD
+        + r"(?: (?:(?:and|of|for|the|a|de|du|des|al|el) )*" + _CAP_WORD + r")*)(?![\w-])")
+    initial = sorted({w.capitalize() for w in c["head_initial_org_words"]}, key=len, reverse=True)
+    arabic = re.compile(
+        r"(?<![\w-])((?:" + "|".join(re.escape(h) for h in initial) + r")(?:[ -](?:(?:al|el|ul|ut|ud|us|un|e|i|wal|del|de|la|du|des|pour|para|do|da)[ -])?"
+        r"[A-Z][\w’'\-]*){1,4})(?![\w-])")
+    units = sorted(c["unit_heads"], key=len, reverse=True)
+    unit_alt = "|".join(re.escape(u) for u in units) + "|" + "|".join(re.escape(u.capitalize()) for u in units)
+    unit = re.compile(r"(?<![\w.,/-])(\d{1,3}(?:st|nd|rd|th)? (?:[A-Z][\w’'\-]* ){0,3}(?:" + unit_alt + r"))(?![\w-])")
+    media = re.compile(r"(?<![\w-])(" + _CAP_WORD + r"(?: [A-Z][\w’'\-]*){0,3} (?:TV|Television|Radio|radio|News Agency|news agency))(?![\w-])")
+    # the “Xyz-Abc” gang: a quoted capitalised name before an armed-group noun is the group's name
+    nouns = sorted(c["anaphor_heads"], key=len, reverse=True)
+    quoted = re.compile(r"[“\"]((?:(?:al|el)-)?[A-Z][\w’'\-]*(?: [A-Z][\w’'\-]*){0,3})[”\"] (?:"
+                        + "|".join(re.escape(n) for n in nouns) + r")s?\b")
+    return head_first, arabic, unit, media, quoted
 
 
 def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, places: list[tuple[int, int]] = ()) -> list[Cand]:
     """Names the statistical NER often misses in this domain: "X Brigades",
     "al-Zaleqa Media Production", "al-Hasan al-Ansari", "news source Akher Khabar"."""
     org_rx, person_rx, media_rx = _pattern_rx()
+    head_first_rx, arabic_rx, unit_rx, media_after_rx, quoted_rx = _more_org_rx()
     out = []
     heads = {h.lower() for h in cues()["org_heads"]}
-    for rx, typ in ((org_rx, "ORG"), (person_rx, "PERSON"), (media_rx, "ORG")):
+    common = _common_words()
+    # a numbered unit first: "the 3rd Mountain Brigade" is one name, not a number before one
+    # an Arabic head-initial name before the head-final pattern: in "Tajikistan’s Jamaat X"
+    # the head-final one would read "Tajikistan’s Jamaat"
+    for rx, typ in ((unit_rx, "ORG"), (arabic_rx, "ORG"), (org_rx, "ORG"), (head_first_rx, "ORG"),
+                    (quoted_rx, "ORG"), (person_rx, "PERSON"), (media_rx, "ORG"), (media_after_rx, "ORG")):
         for m in rx.finditer(text):
             start, end = _clean_span(text, m.start(1), m.end(1))
             name = text[start:end]
@@ -342,8 +405,30 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
             inner_places = [p for p in places if start <= p[0] and p[1] <= end]
             if rx is media_rx:   # "news source Akher Khabar": the outlet's name wins over any part of it
                 inner_places = [t for t in taken if start <= t[0] and t[1] <= end]
+            inner_org = None
+            if rx is media_after_rx:
+                words = name.split()
+                if len(words) > 2 and words[0].lower() in idx.demonyms:   # "Turkish Anatolia news agency"
+                    start += len(words[0]) + 1
+                    name, words = text[start:end], words[1:]
+                base = " ".join(words[:-2] if words[-1].lower() == "agency" else words[:-1])
+                if base.lower() in common or base.lower() in idx.demonyms or base.lower() in _DETERMINERS:
+                    continue   # "state TV", "Kenyan radio", "local radio": a description, not a name
+                # "Al-Nabaa TV": the known outlet's name, or a place's broadcaster ("Mogadishu Radio")
+                inner_org = idx.exact.get(base) or idx.keys.get(match_key(base))
+                if inner_org is not None and inner_org[0].type == "PLACE" and not words[-1][:1].isupper():
+                    continue
+                inner_places = [t for t in taken if start <= t[0] and t[1] <= end]
             if _overlaps((start, end), [t for t in taken if t not in inner_places]):
-                continue
+                if not (rx is org_rx and m.group(2)):
+                    continue
+                # "the Furqan Brigade of the Islamic State": a known group after "of" is an
+                # actor of its own; the name ends at the head
+                start, end = _clean_span(text, m.start(1), m.start(2))
+                name = text[start:end]
+                inner_places = [p for p in places if start <= p[0] and p[1] <= end]
+                if _overlaps((start, end), [t for t in taken if t not in inner_places]):
+                    continue
             if inner_places and typ != "ORG":
                 continue
             words = name.replace("-", " ").split()
@@ -353,14 +438,54 @@ def pattern_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex, pla
                 continue
             if typ == "ORG" and rx is org_rx and words[0].lower() in idx.demonyms:
                 continue   # "Algerian media", "Libyan forces": descriptions, not names
+            if rx is unit_rx and not any(w[:1].isupper() for w in words[1:]) and start > 0 and _after_quantity(text, start):
+                continue   # "killed 15 battalion ..." is rare, but "about 3 division" is a count
+            if rx is org_rx:
+                # "the Security Agency’s Rescue Force", "the NUG’s People’s Defense Force": a
+                # possessor that is a name of its own (it ends in a head, or is an acronym) is
+                # no part of the possessed unit's name; "People’s" is
+                pm = re.match(r"(.+?)['’]s (?=[A-Z])", name)
+                if pm:
+                    owner = pm.group(1)
+                    if (owner.split()[-1].lower() in heads or re.fullmatch(_ACR, owner)
+                            or idx.exact.get(owner) or idx.keys.get(match_key(owner))):
+                        if len(owner.split()) >= 2 and owner.split()[-1].lower() in heads and not (
+                                idx.exact.get(owner) or idx.keys.get(match_key(owner))) and not _overlaps(
+                                (start, start + len(owner)), taken):
+                            out.append(Cand(start, start + len(owner), owner, "ORG", "pattern", None, None,
+                                            key=match_key(owner)))
+                            taken.append((start, start + len(owner)))
+                        start += pm.end()
+                        name = text[start:end]
+                        if len(name.replace("-", " ").split()) < 2:
+                            continue
+                # "1 Special Forces (1SF)": the number is part of the name when its acronym says so
+                lead = re.search(r"(?<![\w.,])(\d{1,3}) $", text[max(0, start - 5):start])
+                if lead and re.match(r"\s*\(" + lead.group(1) + r"[A-Z]", text[end:end + 8]):
+                    start -= len(lead.group(1)) + 1
+                    name = text[start:end]
             hit = idx.exact.get(name) or idx.keys.get(match_key(name))
+            if hit is None and inner_org is not None and inner_org[0].type == "ORG":
+                hit = inner_org
             if hit is not None:
                 out.append(Cand(start, end, name, hit[0].type, "gazetteer", hit[0], hit[0].kind))
             else:
-                out.append(Cand(start, end, name, typ, "pattern", None, "media" if rx is media_rx else None,
-                                key=match_key(name)))
+                out.append(Cand(start, end, name, typ, "pattern", None,
+                                "media" if rx is media_rx or rx is media_after_rx else None, key=match_key(name)))
             taken.append((start, end))
     return out
+
+
+def _after_quantity(text: str, start: int) -> bool:
+    prev = re.search(r"(\w+)\s+$", text[max(0, start - 20):start])
+    return bool(prev) and prev.group(1).lower() in set(cues()["quantity_words"])
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset:
+    from allegiance.clean.wire import common_words
+
+    return frozenset(common_words())
 
 
 def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
@@ -368,7 +493,12 @@ def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
     if "_state_force_rx" not in idx.__dict__:
         c = cues()
         heads = sorted(c["state_force_heads"], key=len, reverse=True)
-        alts = sorted({*idx.demonyms, *(a.lower() for a in dict(c["country_adjectives"]))}, key=len, reverse=True)
+        # a country's name is an adjective too ("the Myanmar military", "Kenya police"):
+        # Myanmar has no other adjective in news copy, and many countries are written so
+        idx.__dict__["_country_names"] = {n.lower(): e for e, _ in idx.keys.values() if e.kind == "country"
+                                          for n in (e.name, *e.aliases) if " " not in n or n.istitle()}
+        alts = sorted({*idx.demonyms, *(a.lower() for a in dict(c["country_adjectives"])),
+                       *idx.__dict__["_country_names"]}, key=len, reverse=True)
         idx.__dict__["_state_force_rx"] = re.compile(
             r"\b(" + "|".join(re.escape(a) for a in alts) + r")(?:-led)?\s+(" + "|".join(re.escape(h) for h in heads)
             + r")\b",
@@ -400,7 +530,7 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
         if not m.group(1)[0].isupper():
             continue
         dem = m.group(1).lower()
-        entry = demonyms.get(dem)
+        entry = demonyms.get(dem) or idx.__dict__["_country_names"].get(dem)
         country = entry.id if entry else (adjectives.get(m.group(1)) or dem)
         head = m.group(2).lower()
         cls = equiv.get(head, head)
@@ -573,20 +703,91 @@ def acronym_mentions(text: str, taken: list[tuple[int, int]]) -> list[Cand]:
             if not core or not core[0].isupper():
                 break
             run.append((a, [p[0] for p in re.split(r"[-/]", core) if p and p[0].isupper()]))
-        start, count = None, 0
-        for a, initials in run:
-            count += len(initials)
-            if initials and initials[0] == letters[0] and len(letters) - 1 <= count <= len(letters) + 1:
-                start = a
+        start = None
+        # "(ABC/DE)": the part before the slash, or, for a name of two halves ("Front of X
+        # for Y/Z Army (FXY/ZA)"), every capital of it
+        spellings = [letters] + ([[ch for ch in acr if ch.isupper()]] if "/" in acr else [])
+        for spelled in spellings:
+            count = 0
+            for a, initials in run:
+                count += len(initials)
+                if initials and initials[0] == spelled[0] and len(spelled) - 1 <= count <= len(spelled) + 1:
+                    start = a
+                    break
+            if start is not None:
                 break
         if start is None:
             continue
         s, e = _clean_span(text, start, m.start())
         name = text[s:e]
-        if len(name.split()) < 2 or _overlaps((s, e), taken):
+        # a name read inside the long one ("... People’s Army") gives way to it
+        if len(name.split()) < 2 or _overlaps((s, e), [t for t in taken if not (s <= t[0] and t[1] <= e)]):
             continue
         out.append(Cand(s, e, name, "ORG", "acronym", None, None, key=match_key(name)))
         taken.append((s, e))
+    return out
+
+
+# an acronym: capitals and digits with at least one capital ("XYZ", "3R", "G9"), or one
+# glued by hyphens ("ABC-DEF", "G-Xy", "ABC-F")
+_ACR = r"(?:[A-Z0-9]*[A-Z][A-Z0-9]*(?:-[A-Z0-9][\w]*)+|(?=[A-Z0-9]{2})[A-Z0-9]*[A-Z][A-Z0-9]*)"
+
+
+@lru_cache(maxsize=1)
+def _acronym_cue_rx() -> tuple[re.Pattern, re.Pattern]:
+    c = cues()
+    after = "|".join(re.escape(w) for w in sorted(c["acronym_cue_nouns"], key=len, reverse=True))
+    before = "|".join(re.escape(w) for w in sorted(c["acronym_cue_before"], key=len, reverse=True))
+    one = rf"(?<![\w\-.]){_ACR}(?![\w\-])"
+    # "40 XYZ soldiers", "the ABC and D-EF factions": acronyms before an actor noun
+    run = re.compile(rf"({one}(?:(?:\s*,\s*|\s+and\s+|\s+or\s+){one})*)\s+(?:{after})\b")
+    # "the group XY", "a militia called AB": an acronym right after an actor noun
+    lead = re.compile(rf"\b(?:{before})\s+(?:called\s+|named\s+|known as\s+)?({one})")
+    return run, lead
+
+
+def acronym_cue_mentions(text: str, taken: list[tuple[int, int]], idx: GazIndex) -> list[Cand]:
+    """Acronyms that no list knows, named as actors by the noun next to them: "40 XYZ
+    soldiers", "the group 3R", "the AB-CD and E-Fg factions" (issue #9). An acronym the
+    gazetteer knows is taken before this runs; a country's ("US troops") or a common
+    all-capitals word ("IED") is not a group."""
+    run_rx, lead_rx = _acronym_cue_rx()
+    not_names = set(cues()["acronym_not_names"]) | set(dict(cues()["country_adjectives"]))
+    one = re.compile(_ACR)
+    spans = SpanSet(len(text), taken)
+    out: list[Cand] = []
+
+    def take(a: int, b: int) -> None:
+        name = text[a:b]
+        letters = [ch for ch in name if ch.isalpha()]
+        if len(name) < 2 or len(name) > 12 or name in not_names or spans.overlaps(a, b) or not letters:
+            return
+        if name.isdigit() or name.lower() in idx.demonyms:
+            return
+        if sum(ch.isupper() for ch in letters) < max(1, len(letters) - 3):
+            return   # mostly lower case: a word, not an acronym
+        hit = idx.exact.get(name) or idx.keys.get(match_key(name))
+        if hit is not None and hit[0].type != "ORG":
+            return
+        if hit is not None:
+            out.append(Cand(a, b, name, "ORG", "gazetteer", hit[0], hit[0].kind))
+        else:
+            out.append(Cand(a, b, name, "ORG", "pattern", None, None, key=match_key(name)))
+        spans.add(a, b)
+
+    for m in run_rx.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line_end = text.find("\n", m.end())
+        line = text[line_start: line_end if line_end >= 0 else len(text)]
+        if sum(ch.isupper() for ch in line) > 0.5 * sum(ch.isalpha() for ch in line):
+            continue   # an all-capitals line: every word looks like an acronym
+        for a in one.finditer(text, m.start(1), m.end(1)):
+            if (a.start() == m.start(1) or not text[a.start() - 1].isalnum()) and (
+                    a.end() == m.end(1) or not text[a.end()].isalnum()):
+                take(a.start(), a.end())
+    for m in lead_rx.finditer(text):
+        take(m.start(1), m.end(1))
+    taken.extend((c.start, c.end) for c in out)
     return out
 
 
@@ -622,6 +823,8 @@ def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]
 
 _ARTICLE_START = re.compile(r"(?:al|el|ad|an|ar|as|ash|at|az)-[A-Z]")
 _NAME_BEFORE = re.compile(r"(?<![\w’'\-])[A-Z][\w’'\-]+ (?=\S*$)")
+_POLICE_AFTER = re.compile(r" (?:[Pp]olice|Police Service|Police Force)(?![\w-])")
+_QUALIFIED_ACR_BEFORE = re.compile(r"(?<![\w-])[A-Z]{2,6} \([A-Z][a-z]{2,14}\) $")
 _PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
 
 
@@ -642,6 +845,15 @@ def extend_names(text: str, cands: list[Cand]) -> None:
                 c.start = m.start()
                 c.text = text[c.start:c.end]
                 c.key = match_key(c.text)
+        if c.type == "ORG" and c.source == "pattern":
+            # "the ABC (Maoist) Zemba State Committee": a unit named after its party's
+            # acronym and qualifier
+            m = _QUALIFIED_ACR_BEFORE.search(text, max(0, c.start - 30), c.start)
+            prev_end = max((e for e in ends if e <= c.start), default=0)
+            if m and m.start() >= prev_end:
+                c.start = m.start()
+                c.text = text[c.start:c.end]
+                c.key = match_key(c.text)
         if c.type == "ORG":
             if c.text.count("(") > c.text.count(")") and text[c.end:c.end + 1] == ")":
                 c.end += 1
@@ -650,6 +862,12 @@ def extend_names(text: str, cands: list[Cand]) -> None:
                 if m and m.end() <= nxt:
                     c.end = m.end()
             c.text = text[c.start:c.end]
+        elif c.type == "PLACE" and _POLICE_AFTER.match(text, c.end) and _POLICE_AFTER.match(text, c.end).end() <= nxt:
+            # "the Bicol police", "Zemba State Police": a region's police is an organisation
+            # (a country's is a state force, read before this)
+            c.end = _POLICE_AFTER.match(text, c.end).end()
+            c.text = text[c.start:c.end]
+            c.type, c.source, c.entry, c.kind, c.key = "ORG", "pattern", None, "state_force", match_key(c.text)
         elif c.type == "PLACE":
             m = _admin_head_rx().match(text, c.end)
             if m and m.end() <= nxt:
@@ -697,6 +915,7 @@ def _list_piece_rx() -> re.Pattern:
 
 
 _SEP_RX = re.compile(_LIST_SEP)
+_LIST_OPENER = re.compile(r"\b(?:like|such as|including)\s+(?:the\s+)?$")
 _TRAIL_END = re.compile(r"\s*(?:[.;:)]|$|\s(?:were|are|was|is|have|had|has|which|who|that|to|in|on|at)\b)")
 _AND_RX = re.compile(r"\s*,?\s+(?:and|or)\s+")
 
@@ -757,6 +976,11 @@ def coordinated_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Ca
         return got
 
     listed: set[int] = set()
+    # "groups like the A and B", "such as A and B": a list opened by its cue word has its
+    # first member read, and may end in a name the NER did not read
+    for i, a in enumerate(actors):
+        if _LIST_OPENER.search(text, max(0, a.start - 20), a.start):
+            listed.add(i)
     for i in range(len(actors) - 1):
         a, b = actors[i], actors[i + 1]
         if a.type != b.type:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 
 from allegiance.clean.wire import is_common
 from allegiance.extract.cues import cues
@@ -211,7 +212,20 @@ def _key(c: Cand) -> str:
         return c.extra["force_key"]
     if c.type == "PERSON":   # 'Jimmy "Barbecue" Chérizier' is Jimmy Chérizier
         return f"ner:{match_key(_NICKNAME.sub(' ', c.text))}"
+    if _HYPHENED_ACRONYM.fullmatch(c.text):   # "G-9" is "G9", "M-23" is "M23"
+        return f"ner:{match_key(c.text.replace('-', ''))}"
     return f"ner:{match_key(c.text)}"
+
+
+_GLOSS_ACR = re.compile(r"\s*\(\s*[A-ZÀ-Ý][^()\n]{2,90}?\s[-–—]\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)")
+
+
+@lru_cache(maxsize=1)
+def _NOT_ACRONYMS() -> frozenset:
+    return frozenset(cues()["acronym_not_names"])
+
+
+_HYPHENED_ACRONYM = re.compile(r"[A-Z0-9]{1,5}(?:-[A-Z0-9]{1,5})+")
 
 
 def _compatible(a: Cand, b: Cand) -> bool:
@@ -250,6 +264,12 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
         if c.type != "ORG":
             continue
         m = re.match(r"\s*\(\s*([A-Z][A-Za-z0-9\-]{1,9})\s*\)", text[c.end:c.end + 16])
+        if not m:
+            # "Revolutionary Armed Forces of Colombia (Fuerzas Armadas ... de Colombia – FARC)":
+            # the name in its own language, a dash, the acronym
+            m = _GLOSS_ACR.match(text, c.end)
+            if m and m.group(1) in _NOT_ACRONYMS():
+                m = None
         long_name = c.text
         if not m:
             # "Communist Party of the Philippines (CPP)": the definition runs on past the
@@ -261,7 +281,7 @@ def cluster(text: str, cands: list[Cand], gaz: Gazetteer) -> tuple[list[Cand], l
             acr = m.group(2)
         else:
             acr = m.group(1)
-        if sum(ch.isupper() for ch in acr) < 2:
+        if sum(ch.isupper() or ch.isdigit() for ch in acr) < 2:   # "G9", "M23" are acronyms too
             continue
         defined = _spells(long_name, acr)
         for a in by_text.get(acr, ()):
