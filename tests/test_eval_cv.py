@@ -3,8 +3,8 @@ number that measures what generalises. The relation model is trained on four fol
 scored on the fifth, exactly as `allegiance eval --cv 5` does.
 
 Two of the issue's bars are reached and enforced as they stand: organizational ties F1 at
-least 0.45 (this version: 0.453) and at most 25 alias splits (25). The others are floors at
-what this version reaches (F1 0.431, ORG recall 0.858) less a small margin: they stop a change
+least 0.45 (this version: 0.472) and at most 25 alias splits (25). The others are floors at
+what this version reaches (F1 0.449, ORG recall 0.916) less a small margin: they stop a change
 that makes extraction generalise worse, below the issue's targets (F1 0.50, ORG recall 0.92),
 which this version does not reach."""
 from __future__ import annotations
@@ -33,13 +33,13 @@ def cv_report():
 @needs_shared
 def test_cross_validated_relation_f1(cv_report):
     assert cv_report.overall.gold == 1284
-    assert cv_report.overall.f1 >= 0.42, f"CV F1 {cv_report.overall.f1:.3f}"
+    assert cv_report.overall.f1 >= 0.44, f"CV F1 {cv_report.overall.f1:.3f}"
     assert organizational_ties(cv_report).f1 >= 0.45, f"CV ties F1 {organizational_ties(cv_report).f1:.3f}"
 
 
 @needs_shared
 def test_cross_validated_entities(cv_report):
-    assert cv_report.entities["ORG"].recall >= 0.85, f"ORG recall {cv_report.entities['ORG'].recall:.3f}"
+    assert cv_report.entities["ORG"].recall >= 0.90, f"ORG recall {cv_report.entities['ORG'].recall:.3f}"
     assert cv_report.alias_splits <= 25, f"alias splits {cv_report.alias_splits}"
 
 

@@ -40,7 +40,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.5"  # coordinated lists, descriptions, claims of the lead attack, alias constructions, wire truecasing, multi-instance model
+EXTRACTOR_VERSION = "2026.12.6"  # every attack frame states its fact, countries act as states, path tags, numbered units and head-first names, more outlets
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.
