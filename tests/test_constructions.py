@@ -88,6 +88,7 @@ TEXTS = {
     "plain": "Merger\n\n"
              "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
     "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
+    "bombarded": "Shelling\n\nThe Ganda Patriotic Army bombarded the Koro Hills Front near Gao on Monday.",
     "raided": "Raid\n\nThe Ganda Patriotic Army raided the Koro Hills Front on Monday.",
     "shelled": "Shelling\n\nThe Ganda Patriotic Army shelled the Koro Hills Front on Monday.",
     "ambush": "Ambush\n\n"
@@ -587,3 +588,9 @@ def test_a_path_with_an_unseen_verb_shares_its_part_of_speech_feature(states):
     assert {f for f in raided if f.startswith("p:")} != {f for f in shelled if f.startswith("p:")}
     shared = {f for f in raided & shelled if f.startswith("pt:")}
     assert shared == {"pt:nsubj^ vdobj|VBD"}, (raided, shelled)
+
+
+def test_bombarded_is_an_attack_verb(states):
+    st = states["bombarded"]
+    [f] = [f for f in frames(st, "bombarded the Koro Hills Front") if f.trigger == "bombarded"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"] and names(st, f.target) == ["Koro Hills Front"]
