@@ -88,6 +88,7 @@ TEXTS = {
     "plain": "Merger\n\n"
              "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
     "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
+    "troops_in": "Operation\n\nMalian soldiers raided a camp of the fighters near the old market of Menaka on Friday, the army said.",
     "bombarded": "Shelling\n\nThe Ganda Patriotic Army bombarded the Koro Hills Front near Gao on Monday.",
     "raided": "Raid\n\nThe Ganda Patriotic Army raided the Koro Hills Front on Monday.",
     "shelled": "Shelling\n\nThe Ganda Patriotic Army shelled the Koro Hills Front on Monday.",
@@ -594,3 +595,11 @@ def test_bombarded_is_an_attack_verb(states):
     st = states["bombarded"]
     [f] = [f for f in frames(st, "bombarded the Koro Hills Front") if f.trigger == "bombarded"]
     assert names(st, f.attacker) == ["Ganda Patriotic Army"] and names(st, f.target) == ["Koro Hills Front"]
+
+
+def test_state_forces_fighting_in_a_place_do_not_attack_the_place(extractions):
+    ex = extractions["troops_in"]
+    army = next(e.id for e in ex.entities if e.kind == "state_force")
+    menaka = eid_named(ex, "Menaka")
+    # the frame reads the raid's place; only a non-state attacker "attacked" it (frame-place)
+    assert not [f for f in ex.facts if f.rule == "frame-place" and (f.subject, f.object) == (army, menaka)]

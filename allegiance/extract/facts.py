@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from allegiance.extract import context
-from allegiance.extract.signatures import HEDGED_FACTOR, fits
+from allegiance.extract.signatures import HEDGED_FACTOR, STATE_KINDS, fits
 from allegiance.extract.work import DocState
 from allegiance.records import SYMMETRIC_RELATIONS, Extraction, Fact
 
@@ -132,6 +132,10 @@ def _frame_facts(state: DocState, facts: dict, triples, confidence: float, rule:
     frame states, unless the pair is stated already or the sentence is negated."""
     for a, t, k in triples:
         if not _fits_refs("attacked", a, t):
+            continue
+        # a state's forces fight in a place, they do not attack it ("troops killed 30
+        # militants in X"); the place is where their operation ran
+        if place and a.kind in STATE_KINDS:
             continue
         key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
         sent = state.sentences[k]
