@@ -89,6 +89,8 @@ TEXTS = {
              "Commander Musa Kandeh said the Northern Sands Brigade joined the Wadi Hamra Movement last year.",
     "wire": textwrap.fill(WIRE_PARAGRAPH, 70, initial_indent="   ") + "\n",
     "troops_in": "Operation\n\nMalian soldiers raided a camp of the fighters near the old market of Menaka on Friday, the army said.",
+    "two_leaders": "Talks\n\nThe meeting brought together Ganda Patriotic Army leader Musa Kandeh and "
+                   "Koro Hills Front leader Peter Okello.",
     "bombarded": "Shelling\n\nThe Ganda Patriotic Army bombarded the Koro Hills Front near Gao on Monday.",
     "raided": "Raid\n\nThe Ganda Patriotic Army raided the Koro Hills Front on Monday.",
     "shelled": "Shelling\n\nThe Ganda Patriotic Army shelled the Koro Hills Front on Monday.",
@@ -603,3 +605,16 @@ def test_state_forces_fighting_in_a_place_do_not_attack_the_place(extractions):
     menaka = eid_named(ex, "Menaka")
     # the frame reads the raid's place; only a non-state attacker "attacked" it (frame-place)
     assert not [f for f in ex.facts if f.rule == "frame-place" and (f.subject, f.object) == (army, menaka)]
+
+
+def test_in_a_list_of_leaders_each_pairs_with_the_nearest_group(states):
+    st = states["two_leaders"]
+    kandeh, okello = root_of(st, "Musa Kandeh"), root_of(st, "Peter Okello")
+    gpa, khf = root_of(st, "Ganda Patriotic Army"), root_of(st, "Koro Hills Front")
+
+    def near(s, o):
+        [c] = [c for c in st.candidates if (c.subject, c.object) == (s, o)]
+        return next(f for f in c.features if f.startswith("near="))
+
+    assert near(kandeh, gpa) == "near=both" and near(okello, khf) == "near=both"
+    assert near(kandeh, khf) != "near=both" and near(okello, gpa) != "near=both"

@@ -243,6 +243,20 @@ def _qualifies_person(tk: Tokens, i: int, sent: SentenceInfo, ref, base: int) ->
     return False
 
 
+def _nearest(ends) -> dict[tuple[int, str], int]:
+    """(actor, type) -> the actor of that type whose mention head is nearest to one of its
+    mentions in the sentence."""
+    out: dict[tuple[int, str], tuple[int, int]] = {}
+    for r1, _, h1 in ends:
+        for r2, _, h2 in ends:
+            if r2.entity == r1.entity:
+                continue
+            k, cand = (r1.entity, r2.type), (abs(h1 - h2), r2.entity)
+            if k not in out or cand < out[k]:
+                out[k] = cand
+    return {k: v[1] for k, v in out.items()}
+
+
 def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -> list[Candidate]:
     """``extra``: (sentence index, subject root, object root) -> more feature names
     (the attack frames' roles, ``events.frame_features``)."""
@@ -292,8 +306,15 @@ def build_candidates(sentences: list[SentenceInfo], extra: dict | None = None) -
         if tk is None:
             tk = tables[id(doc)] = tokens_of(doc)
         cs = sentence_cues(sent, tk)
+        # each end's nearest mention of the other end's type: in "A leader X, B leader Y"
+        # X pairs with A, not with B
+        nearest = _nearest(ends)
         for (s, o), (_, r1, sp1, r2, sp2) in best.items():
             feats = pair_features(sent, r1, r2, sp1, sp2, tk, cs)
+            so, os_ = nearest.get((s, r2.type)) == o, nearest.get((o, r1.type)) == s
+            near = "both" if so and os_ else "s" if so else "o" if os_ else "none"
+            feats["near=" + near] = 1.0
+            feats[f"Tnear={r1.type}>{r2.type}:{near}"] = 1.0
             for name in extra.get((k, s, o), ()):
                 feats[name] = 1.0
             n = meets.get(frozenset((s, o)), 1)
