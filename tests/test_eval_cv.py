@@ -3,8 +3,8 @@ number that measures what generalises. The relation model is trained on four fol
 scored on the fifth, exactly as `allegiance eval --cv 5` does.
 
 Two of the issue's bars are reached and enforced as they stand: organizational ties F1 at
-least 0.45 (this version: 0.472) and at most 25 alias splits (25). The others are floors at
-what this version reaches (F1 0.449, ORG recall 0.916) less a small margin: they stop a change
+least 0.45 (this version: 0.482) and at most 25 alias splits (25). The others are floors at
+what this version reaches (F1 0.455, ORG recall 0.916) less a small margin: they stop a change
 that makes extraction generalise worse, below the issue's targets (F1 0.50, ORG recall 0.92),
 which this version does not reach."""
 from __future__ import annotations
