@@ -11,7 +11,7 @@ import pytest
 
 from allegiance.clean import clean_document
 from allegiance.extract import extract_documents, prepare_documents
-from allegiance.extract.events import carried_attacks, frames_in
+from allegiance.extract.events import carried_attacks, frames_in, place_attacks
 from allegiance.extract.facts import finish
 from allegiance.extract.mentions import Cand, acronym_mentions, gaz_index, state_force_mentions
 from allegiance.extract.model import default_model
@@ -91,6 +91,7 @@ TEXTS = {
     "troops_in": "Operation\n\nMalian soldiers raided a camp of the fighters near the old market of Menaka on Friday, the army said.",
     "two_leaders": "Talks\n\nThe meeting brought together Ganda Patriotic Army leader Musa Kandeh and "
                    "Koro Hills Front leader Peter Okello.",
+    "police_post": "Post\n\nThe Ganda Patriotic Army attacked a police post in Tessalit on Monday.",
     "bombarded": "Shelling\n\nThe Ganda Patriotic Army bombarded the Koro Hills Front near Gao on Monday.",
     "raided": "Raid\n\nThe Ganda Patriotic Army raided the Koro Hills Front on Monday.",
     "shelled": "Shelling\n\nThe Ganda Patriotic Army shelled the Koro Hills Front on Monday.",
@@ -618,3 +619,12 @@ def test_in_a_list_of_leaders_each_pairs_with_the_nearest_group(states):
 
     assert near(kandeh, gpa) == "near=both" and near(okello, khf) == "near=both"
     assert near(kandeh, khf) != "near=both" and near(okello, gpa) != "near=both"
+
+
+def test_an_attack_on_a_police_post_attacks_its_place(states, extractions):
+    # "police" names whose post it was; the post stood in Tessalit, which was attacked
+    st = states["police_post"]
+    fs = frames(st, "attacked a police post")
+    pairs = {(names(st, [a])[0], names(st, [p])[0]) for a, p, _ in place_attacks(fs, st.sentences)}
+    assert ("Ganda Patriotic Army", "Tessalit") in pairs
+    assert facts(extractions["police_post"], "attacked", "Ganda Patriotic Army", "Tessalit")

@@ -51,6 +51,7 @@ class Frame:
     place: object | None = None
     killed: int | None = None
     claimed: bool = False
+    facility: bool = False    # the act hit a building or post ("a police post"): its place was attacked
 
 
 def _ref_at(tok, sent: SentenceInfo):
@@ -67,6 +68,11 @@ def _person_role_nouns() -> frozenset:
     person, so "killed the leader of X" hit that person, not X."""
     spec = relation_spec()["cues"]
     return frozenset(w for w in spec["LEADER"] + spec["ROLE"] if " " not in w)
+
+
+@lru_cache(maxsize=1)
+def _facilities() -> frozenset:
+    return frozenset(cues()["facility_heads"])
 
 
 @lru_cache(maxsize=1)
@@ -149,6 +155,7 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
                             f.target += _noun_targets(c, sent)
                     else:
                         f.target += _refs_of(c, sent)
+                        f.facility = f.facility or c.lower_ in _facilities()
                 elif c.dep_ == "prep":
                     _prep_role(c, f, sent)
             # "... said it attacked", "claimed to kill": the subject of the report verb is the
@@ -223,6 +230,8 @@ def _prep_role(prep, f: Frame, sent: SentenceInfo) -> None:
         if g.dep_ != "pobj":
             continue
         refs = _refs_of(g, sent)
+        if prep.lower_ in _TARGET_PREPS and g.lower_ in _facilities():
+            f.facility = True
         if prep.lower_ in _TARGET_PREPS:
             f.target += [r for r in refs if r.type != "PLACE" or prep.lower_ != "at"]
         if prep.lower_ in _PLACE_PREPS:
@@ -282,13 +291,15 @@ def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[t
 def place_attacks(frames: list[Frame], sentences: list[SentenceInfo] | None = None,
                   dateline_place=None) -> list[tuple[object, object, int]]:
     """(attacker ref, place ref, sentence) for an attack on something that is not an actor
-    ("attacked an electric substation in X", "stormed a hotel in X"): the place was attacked.
+    ("attacked an electric substation in X", "stormed a hotel in X", "attacked a police post
+    in X"): the place was attacked.
     Where the frame reads no place under its trigger ("fighting raged in X when militants
     attacked a substation"), the sentence's one place, else the dateline's ("LIMA, 20 AUG
     88 --"), is where it happened."""
     out = []
     for f in frames:
-        if not f.attacker or [t for t in f.target if t.type != "PLACE"]:
+        # an actor's building ("a police post", "an army base") is still a place's
+        if not f.attacker or ([t for t in f.target if t.type != "PLACE"] and not f.facility):
             continue
         place = f.place
         if place is None and sentences is not None:
