@@ -70,19 +70,22 @@ def _person_role_nouns() -> frozenset:
     return frozenset(w for w in spec["LEADER"] + spec["ROLE"] if " " not in w)
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=None)
+def _cue_set(name: str) -> frozenset:
+    """A word list of ``data/cues.json`` as a set, read once."""
+    return frozenset(cues()[name])
+
+
 def _facilities() -> frozenset:
-    return frozenset(cues()["facility_heads"])
+    return _cue_set("facility_heads")
 
 
-@lru_cache(maxsize=1)
 def _verbal_phrasals() -> frozenset:
-    return frozenset(cues()["frame_verbal_phrasals"])
+    return _cue_set("frame_verbal_phrasals")
 
 
-@lru_cache(maxsize=1)
 def _purpose_nouns() -> frozenset:
-    return frozenset(cues()["frame_purpose_nouns"])
+    return _cue_set("frame_purpose_nouns")
 
 
 def _refs_of(tok, sent: SentenceInfo) -> list:

@@ -828,6 +828,17 @@ _QUALIFIED_ACR_BEFORE = re.compile(r"(?<![\w-])[A-Z]{2,6} \([A-Z][a-z]{2,14}\) $
 _PAREN_SUFFIX = re.compile(r"\s?\((?:[A-Z]|[A-Z][a-z]{2,14})\)")
 
 
+def _extend_back(c: Cand, rx: re.Pattern, text: str, ends: list[int]) -> None:
+    """Start ``c`` where ``rx`` matches in the 30 characters before it, unless that would
+    reach back into the mention before."""
+    m = rx.search(text, max(0, c.start - 30), c.start)
+    prev_end = max((e for e in ends if e <= c.start), default=0)
+    if m and m.start() >= prev_end:
+        c.start = m.start()
+        c.text = text[c.start:c.end]
+        c.key = match_key(c.text)
+
+
 def extend_names(text: str, cands: list[Cand]) -> None:
     """Name parts the span finders cut off: a parenthesised qualifier of a group,
     "CPI (Maoist)", "NSCN (K)" (an all-capitals parenthesis is an acronym definition
@@ -839,21 +850,11 @@ def extend_names(text: str, cands: list[Cand]) -> None:
         nxt = next((s for s in starts if s >= c.end), len(text))
         # "Suqour al-Sham", "Ahrar al-Sham": the NER often reads only the article's half
         if c.source == "ner" and _ARTICLE_START.match(c.text):
-            m = _NAME_BEFORE.search(text, max(0, c.start - 30), c.start)
-            prev_end = max((e for e in ends if e <= c.start), default=0)
-            if m and m.start() >= prev_end:
-                c.start = m.start()
-                c.text = text[c.start:c.end]
-                c.key = match_key(c.text)
+            _extend_back(c, _NAME_BEFORE, text, ends)
         if c.type == "ORG" and c.source == "pattern":
             # "the ABC (Maoist) Zemba State Committee": a unit named after its party's
             # acronym and qualifier
-            m = _QUALIFIED_ACR_BEFORE.search(text, max(0, c.start - 30), c.start)
-            prev_end = max((e for e in ends if e <= c.start), default=0)
-            if m and m.start() >= prev_end:
-                c.start = m.start()
-                c.text = text[c.start:c.end]
-                c.key = match_key(c.text)
+            _extend_back(c, _QUALIFIED_ACR_BEFORE, text, ends)
         if c.type == "ORG":
             if c.text.count("(") > c.text.count(")") and text[c.end:c.end + 1] == ")":
                 c.end += 1
