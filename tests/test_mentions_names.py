@@ -174,3 +174,88 @@ def test_an_acronym_of_two_halves_defines_the_whole_name():
     text = "Units of the League of Herders for Justice/Free Valley Army (LHJ/FVA) withdrew."
     inner = (text.index("Free"), text.index(" (LHJ"))   # "Free Valley Army", read before
     assert [c.text for c in acronym_mentions(text, [inner])] == ["League of Herders for Justice/Free Valley Army"]
+
+
+def _gaz(text, idx):
+    return [(c.text, c.entry.id) for c in gazetteer_mentions(load_nlp()(text), idx, text)]
+
+
+def test_a_known_name_is_not_read_across_a_comma(idx):
+    # "Ansar al-Sharia Libya" is a known name; with a comma after "Ansar al-Sharia" the
+    # next name of the list begins
+    got = _gaz("Fighters of Ansar al-Sharia, Libya Shield and two smaller brigades met.", idx)
+    assert ("Libya Shield", "libya_shield_force") in got
+    assert not any("," in t for t, _ in got)
+    # a name written with a comma still reads whole
+    assert any(t.startswith("Washington, D.C") for t, _ in _gaz("Envoys met in Washington, D.C. on Friday.", idx))
+
+
+def test_an_acronym_after_a_country_adjective_and_hyphen_is_an_actor(idx):
+    assert ("US", "united_states") in _gaz("The convoy was hit in a joint Israeli-US raid last year.", idx)
+
+
+@pytest.mark.parametrize("text, name, entry", [
+    ("Analysts say IS in Somalia has grown since the split.", "IS in Somalia", "is_somalia"),
+    ("Katibas of AQIM in the Sahara joined the new coalition.", "AQIM in the Sahara", "sahara_emirate"),
+])
+def test_a_known_group_in_a_place_is_its_branch_there(text, name, entry, idx):
+    assert (name, entry) in _gaz(text, idx)
+
+
+def test_a_group_in_a_place_without_a_known_branch_stays_the_group(idx):
+    got = _gaz("Support for AQIM in Tunisia has waned, officials said.", idx)
+    assert ("AQIM", "aqim") in got
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Both Chadian and Nigerien troops crossed the river at dawn.",
+     {("Chadian troops", "state:chad:military"), ("Nigerien troops", "state:niger:military")}),
+    ("Kenyan, Somali and Ethiopian forces shelled the town.",
+     {("Kenyan forces", "state:kenya:military"), ("Somali forces", "state:somalia:military"),
+      ("Ethiopian forces", "state:ethiopia:military")}),
+])
+def test_coordinated_demonyms_before_one_force_head_are_each_a_state_force(text, expected, idx):
+    got = {(c.text, c.key) for c in state_force_mentions(text, idx, [])}
+    assert expected <= got
+
+
+def test_forces_a_state_backs_are_not_its_own_force(idx):
+    got = {c.text: c.key for c in state_force_mentions("Iranian-backed fighters and Turkish-backed forces clashed.", idx, [])}
+    assert got.get("Turkish-backed forces", "").startswith("backed:")
+    assert not any(k.startswith("state:turkey") for k in got.values())
+
+
+def test_a_countrys_paramilitaries_are_a_state_force(idx):
+    got = {c.text: c.key for c in state_force_mentions("Belarusian paramilitaries guarded the mine.", idx, [])}
+    assert got == {"Belarusian paramilitaries": "state:belarus:paramilitaries"}
+
+
+def test_a_countrys_red_cross_is_an_organisation_of_its_own(idx):
+    from allegiance.extract.mentions import Cand, society_mentions
+
+    text = "Volunteers of the Somali Red Crescent Society and the Kenya Red Cross treated the wounded."
+    k = text.index("Kenya")
+    cands = [Cand(k, k + 5, "Kenya", "PLACE", "gazetteer"), Cand(k + 6, k + 15, "Red Cross", "ORG", "gazetteer")]
+    got = society_mentions(text, cands, idx)
+    assert [(c.text, c.type) for c in got] == [("Somali Red Crescent Society", "ORG"), ("Kenya Red Cross", "ORG")]
+
+
+def test_a_title_before_a_person_is_no_part_of_their_regime():
+    from allegiance.extract.mentions import Cand, descriptor_mentions
+
+    text = "Rebels fighting President Omar Zembla’s regime took the hill."
+    a = Cand(16, 37, "President Omar Zembla", "PERSON", "gazetteer")
+    out = descriptor_mentions(text, [a])
+    assert [(c.text, c.type) for c in out] == [("Omar Zembla’s regime", "ORG")]
+
+
+def test_a_places_branch_of_a_known_group_is_that_branch(idx):
+    from allegiance.extract.mentions import branch_of_mentions
+
+    text = "Fighters of the Sahara branch of al-Qaeda in the Islamic Maghreb crossed the border."
+    got = branch_of_mentions(text, gazetteer_mentions(load_nlp()(text), idx, text), idx)
+    assert [(c.text, c.entry.id) for c in got] == [("Sahara branch of al-Qaeda in the Islamic Maghreb", "sahara_emirate")]
+    # no branch of the group holds the place: both stay
+    text = "The Tunisia branch of al-Qaeda in the Islamic Maghreb was small."
+    got = branch_of_mentions(text, gazetteer_mentions(load_nlp()(text), idx, text), idx)
+    assert [c.entry.id for c in got] == ["tunisia", "aqim"]

@@ -17,6 +17,7 @@ from allegiance.extract.mentions import (
     Cand,
     acronym_cue_mentions,
     acronym_mentions,
+    branch_of_mentions,
     coordinated_mentions,
     descriptor_mentions,
     demonym_place_mentions,
@@ -28,6 +29,7 @@ from allegiance.extract.mentions import (
     ner_mentions,
     pattern_mentions,
     resolve_overlaps,
+    society_mentions,
     state_force_mentions,
 )
 from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
@@ -202,7 +204,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
     # ---- mentions: names the gazetteer and the patterns know, then the NER for the rest
     known: list[list[Cand]] = []
     for (_, _, btext), sdoc in zip(blocks, sdocs):
-        local = gazetteer_mentions(sdoc, idx, btext)
+        local = branch_of_mentions(btext, gazetteer_mentions(sdoc, idx, btext), idx)
         taken = [(c.start, c.end) for c in local]
         local += state_force_mentions(btext, idx, taken)
         local += demonym_place_mentions(btext, idx, [(c.start, c.end) for c in local])
@@ -225,6 +227,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
         local += direction_place_mentions(btext, [c for c in local if c.type == "PLACE"], idx)
         local = resolve_overlaps(local)
         extend_names(btext, local)
+        local = society_mentions(btext, local, idx)
         local = coordinated_mentions(btext, local, idx)
         local = descriptor_mentions(btext, local)
         for c in local:

@@ -45,6 +45,11 @@ class GazIndex:
     exact: dict[str, tuple[GazEntry, str]]   # case-sensitive acronyms
     demonyms: dict[str, GazEntry]
     max_len: int
+    # keys of the few known names written with a comma ("Washington, D.C."): any other
+    # run of words read across a comma is two names, not one ("Ansar al-Sharia, Libya ...")
+    comma_keys: frozenset = frozenset()
+    # parent id -> its branches' entries ("AQIM" -> the Sahara emirate), for "AQIM in the Sahara"
+    children: dict = field(default_factory=dict)
 
 
 def _is_acronym(form: str) -> bool:
@@ -60,7 +65,10 @@ def gaz_index(gaz: Gazetteer | None = None) -> GazIndex:
     demonyms: dict[str, GazEntry] = {}
     rank = {"armed_group": 0, "militia": 1, "person": 2}
     max_len = 1
+    comma_keys = set()
     for text, entry, how in gaz.surface_forms():
+        if "," in text:
+            comma_keys.add(match_key(text))
         if how == "demonym":
             demonyms.setdefault(text.lower(), entry)
             continue
@@ -82,7 +90,11 @@ def gaz_index(gaz: Gazetteer | None = None) -> GazIndex:
         if prev is None or rank.get(entry.kind, 5) < rank.get(prev[0].kind, 5):
             keys[k] = (entry, how)
         max_len = max(max_len, len(k.split()))
-    return GazIndex(keys, exact, demonyms, min(max_len + 4, MAX_SPAN_TOKENS + 4))
+    children: dict[str, list[GazEntry]] = {}
+    for e in gaz.entries:
+        if e.parent and e.type == "ORG":
+            children.setdefault(e.parent, []).append(e)
+    return GazIndex(keys, exact, demonyms, min(max_len + 4, MAX_SPAN_TOKENS + 4), frozenset(comma_keys), children)
 
 
 @lru_cache(maxsize=1)
@@ -132,6 +144,62 @@ def _clean_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, start + len(s)
 
 
+_IN_PLACE = re.compile(r" in (?:the )?((?:(?:al|el)-)?[A-Z][\w’'\-]+(?: [A-Z][\w’'\-]+){0,2})(?![\w’'\-])")
+
+
+def _branch_in(text: str, end: int, entry: GazEntry, idx: GazIndex) -> tuple[int, GazEntry] | None:
+    """"IS in Somalia", "AQIM in the Sahara": a known group named with "in" and a place is
+    its branch there, when the gazetteer knows a branch of that group whose name holds the
+    place ("Islamic State Somalia Province", "Sahara Emirate"). (end of the span, branch)"""
+    kids = idx.children.get(entry.id)
+    if not kids:
+        return None
+    m = _IN_PLACE.match(text, end)
+    if not m:
+        return None
+    words = m.group(1).split()
+    for k in range(len(words), 0, -1):   # "in Somalia could grow": the longest run that is a place
+        place = " ".join(words[:k])
+        hit = idx.keys.get(match_key(place))
+        if hit is None or hit[0].type != "PLACE":
+            continue
+        child = _child_in(entry, place, idx)
+        return (m.start(1) + len(place), child) if child is not None else None
+    return None
+
+
+def _child_in(entry: GazEntry, place: str, idx: GazIndex) -> GazEntry | None:
+    """The one branch of ``entry`` the gazetteer knows whose name holds ``place``."""
+    pk = f" {match_key(place)} "
+    found = [e for e in idx.children.get(entry.id, ()) if any(pk in f" {match_key(n)} " for n in e.all_names())]
+    return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=1)
+def _branch_of_rx() -> re.Pattern:
+    nouns = sorted(cues()["branch_nouns"], key=len, reverse=True)
+    return re.compile(r" (?:" + "|".join(re.escape(n) for n in nouns) + r") of (?:the )?")
+
+
+def branch_of_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Cand]:
+    """``cands`` with "the Sahara branch of AQIM", "the Somalia wing of the Islamic State"
+    read as that branch, when the gazetteer knows a branch of the group whose name holds
+    the place: one mention in place of the place and the group."""
+    out = sorted(cands, key=lambda c: c.start)
+    for k in range(len(out) - 1):
+        p, g = out[k], out[k + 1]
+        if p is None or g is None or p.type != "PLACE" or g.type != "ORG" or g.entry is None:
+            continue
+        if not _branch_of_rx().fullmatch(text, p.end, g.start):
+            continue
+        child = _child_in(g.entry, p.text, idx)
+        if child is None:
+            continue
+        out[k] = Cand(p.start, g.end, text[p.start:g.end], "ORG", "gazetteer", child, child.kind)
+        out[k + 1] = None
+    return [c for c in out if c is not None] if any(c is None for c in out) else cands
+
+
 def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand]:
     text = doc.text if text is None else text   # Doc.text joins every token: pass it when known
     toks = list(doc)
@@ -157,30 +225,51 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
         # "ABC-FDD": a known acronym glued after a hyphen is the tail of another name (one
         # before a hyphen heads its own offshoot or part, "ISIS-Core", and stays)
         glued = tok.idx >= 2 and text[tok.idx - 1] == "-" and text[tok.idx - 2].isalnum()
+        if glued and hit is not None:
+            # "a joint Israeli-US raid", "Franco-US talks": after a country's adjective the
+            # acronym is the second of two actors, not the tail of a name
+            before = re.search(r"[\w’']+$", text[max(0, tok.idx - 25):tok.idx - 1])
+            if before and (before.group(0).lower() in idx.demonyms or (
+                    idx.keys.get(match_key(before.group(0))) or (None,))[0] is not None
+                    and idx.keys[match_key(before.group(0))][0].kind == "country"):
+                glued = False
         if glued or (tok.text == "IS" and i + 1 < n and toks[i + 1].text in ("it", "there", "this", "that")):
             hit = None
         # "US-led coalition": a longer known name that starts with the hyphened acronym wins
         deferred = hit if hit is not None and text[tok.idx + len(tok.text): tok.idx + len(tok.text) + 1] == "-" else None
         if hit is not None and deferred is None:
+            branch = _branch_in(text, tok.idx + len(tok.text), hit[0], idx) if hit[0].type == "ORG" else None
+            if branch is not None:
+                b_end, b_entry = branch
+                out.append(Cand(tok.idx, b_end, text[tok.idx:b_end], "ORG", "gazetteer", b_entry, b_entry.kind))
+                while i < n and toks[i].idx < b_end:
+                    i += 1
+                continue
             out.append(Cand(tok.idx, tok.idx + len(tok.text), tok.text, hit[0].type, "gazetteer", hit[0], hit[0].kind))
             i += 1
             continue
         found = None
         parts: list[str] = []
         ends: list[tuple[int, str]] = []
+        comma_at = None   # the position in ``ends`` after the first comma read
         for j in range(i, min(n, i + idx.max_len)):
             if texts[j] in (".", ";", ":", "!", "?", "\n", "\n\n") or "\n" in texts[j]:
                 break
+            if texts[j] == "," and comma_at is None:
+                comma_at = len(ends)
             if keys[j]:
                 parts.append(keys[j])
                 joined = " ".join(parts)
                 ends.append((j, joined))
                 if joined not in prefixes:
                     break
-        for j, k in reversed(ends):
+        for pos in range(len(ends) - 1, -1, -1):
+            j, k = ends[pos]
             hit = idx.keys.get(k)
             if hit is None:
                 continue
+            if comma_at is not None and pos >= comma_at and k not in idx.comma_keys:
+                continue   # "Ansar al-Sharia, Libya Shield": a list, not "Ansar al-Sharia Libya"
             last = toks[j]
             # a name ends on a capitalised word or a known lowercase description word
             if hit[1] not in ("description", "lower_end") and not (last.text[:1].isupper() or last.text[:1].isdigit()) and not (
@@ -196,6 +285,14 @@ def gazetteer_mentions(doc, idx: GazIndex, text: str | None = None) -> list[Cand
             continue
         j, (entry, how) = found
         start, end = _clean_span(text, tok.idx, toks[j].idx + len(toks[j].text))
+        branch = _branch_in(text, end, entry, idx) if entry.type == "ORG" and how != "description" else None
+        if branch is not None:
+            end, entry = branch
+            out.append(Cand(start, end, text[start:end], "ORG", "gazetteer", entry, entry.kind, extra={"how": how}))
+            i = j + 1
+            while i < n and toks[i].idx < end:
+                i += 1
+            continue
         cand = Cand(start, end, text[start:end], entry.type, "gazetteer", entry, entry.kind, extra={"how": how})
         if how == "description" or any(t.text in ("'s", "’s") for t in toks[i:j + 1]):
             cand.parent = _possessor(text, toks, i, j, idx)
@@ -499,11 +596,16 @@ def _state_force_rx(idx: GazIndex) -> re.Pattern | None:
                                           for n in (e.name, *e.aliases) if " " not in n or n.istitle()}
         alts = sorted({*idx.demonyms, *(a.lower() for a in dict(c["country_adjectives"])),
                        *idx.__dict__["_country_names"]}, key=len, reverse=True)
+        dem_alt = "|".join(re.escape(a) for a in alts)
         idx.__dict__["_state_force_rx"] = re.compile(
-            r"\b(" + "|".join(re.escape(a) for a in alts) + r")(?:-led)?\s+(" + "|".join(re.escape(h) for h in heads)
+            r"\b(" + dem_alt + r")(-led|-backed)?\s+(" + "|".join(re.escape(h) for h in heads)
             + r")\b",
             re.IGNORECASE,
         ) if alts else None
+        # "Malian and French troops", "Kenyan, Somali and Ethiopian forces": demonyms
+        # coordinated before one force head (read backwards from the last one)
+        idx.__dict__["_state_force_prev_rx"] = re.compile(
+            r"\b(" + dem_alt + r")\s*(?:,\s*(?:and\s+)?|\s+and\s+)$", re.IGNORECASE) if alts else None
     return idx.__dict__["_state_force_rx"]
 
 
@@ -526,16 +628,40 @@ def state_force_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]])
     if rx is None:
         return []
     out = []
+    prev_rx = idx.__dict__["_state_force_prev_rx"]
+
+    def country_of(word: str):
+        entry = demonyms.get(word.lower()) or idx.__dict__["_country_names"].get(word.lower())
+        return entry, entry.id if entry else (adjectives.get(word) or word.lower().replace(".", ""))
+
     for m in (rx.finditer(text) if _state_force_head_rx().search(text) else ()):
         if not m.group(1)[0].isupper():
             continue
-        dem = m.group(1).lower()
-        entry = demonyms.get(dem) or idx.__dict__["_country_names"].get(dem)
-        country = entry.id if entry else (adjectives.get(m.group(1)) or dem)
-        head = m.group(2).lower()
+        entry, country = country_of(m.group(1))
+        head = m.group(3).lower()
         cls = equiv.get(head, head)
+        if (m.group(2) or "").lower() == "-backed":
+            # "Saudi-backed forces", "Iranian-backed militias": forces a state backs are
+            # an actor of their own, not that state's force
+            out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
+                            key=f"backed:{country}:{cls}", extra={"country": None, "iso": None, "backer": country}))
+            continue
         out.append(Cand(m.start(), m.end(), m.group(0), "ORG", "state", None, "state_force",
                         key=f"state:{country}:{cls}", extra={"country": country, "iso": entry.country if entry else None}))
+        # "Malian and French special forces": each demonym names its own country's force
+        # of that head ("Malian special forces"); the mention is the demonym itself
+        pos = m.start()
+        while m.group(2) is None and prev_rx is not None:
+            p = prev_rx.search(text, max(0, pos - 40), pos)
+            if p is None or not p.group(1)[0].isupper():
+                break
+            pentry, pcountry = country_of(p.group(1))
+            if pcountry == country:
+                break
+            out.append(Cand(p.start(1), p.end(1), f"{p.group(1)} {m.group(3)}", "ORG", "state", None, "state_force",
+                            key=f"state:{pcountry}:{cls}",
+                            extra={"country": pcountry, "iso": pentry.country if pentry else None, "coordinated": True}))
+            pos = p.start()
     spans = SpanSet(len(text), [*taken, *((c.start, c.end) for c in out)])
     own = SpanSet(len(text), [(c.start, c.end) for c in out])
     # "Kenya's government", "Pakistan's military": a country's own force (it overlaps the
@@ -855,7 +981,7 @@ def extend_names(text: str, cands: list[Cand]) -> None:
             # "the ABC (Maoist) Zemba State Committee": a unit named after its party's
             # acronym and qualifier
             _extend_back(c, _QUALIFIED_ACR_BEFORE, text, ends)
-        if c.type == "ORG":
+        if c.type == "ORG" and not c.extra.get("coordinated"):   # "Malian" of "Malian and French troops" reads as "Malian troops"
             if c.text.count("(") > c.text.count(")") and text[c.end:c.end + 1] == ")":
                 c.end += 1
             else:
@@ -874,6 +1000,37 @@ def extend_names(text: str, cands: list[Cand]) -> None:
             if m and m.end() <= nxt:
                 c.end = m.end()
                 c.text = text[c.start:c.end]
+
+
+@lru_cache(maxsize=1)
+def _society_rx() -> re.Pattern:
+    heads = sorted(cues()["national_society_heads"], key=len, reverse=True)
+    return re.compile(r"(?<![\w\-])((?:[A-Z][\w\-]+ ){0,2}[A-Z][\w\-]+) (?:" + "|".join(re.escape(h) for h in heads)
+                      + r")(?![\w\-])")
+
+
+def society_mentions(text: str, cands: list[Cand], idx: GazIndex) -> list[Cand]:
+    """``cands`` with "Kenya Red Cross", "the Somali Red Crescent Society" read as one
+    organisation, a country's national society, in place of the country and the
+    movement's name inside it."""
+    new = []
+    for m in _society_rx().finditer(text):
+        words = m.group(1).split()
+        # the country may be the last words of a capitalised run ("Garissa Kenya Red Cross" is rare;
+        # "The Kenya Red Cross" is not): take the longest tail that names a country
+        for k in range(len(words)):
+            tail = " ".join(words[k:])
+            low = tail.lower()
+            hit = idx.keys.get(match_key(tail))
+            if low in idx.demonyms or (hit is not None and hit[0].kind == "country"):
+                start = m.start(1) + len(" ".join(words[:k])) + (1 if k else 0)
+                new.append(Cand(start, m.end(), text[start:m.end()], "ORG", "pattern", None, None,
+                                key=match_key(text[start:m.end()])))
+                break
+    if not new:
+        return cands
+    inside = lambda c: any(n.start <= c.start and c.end <= n.end for n in new)
+    return sorted([c for c in cands if not inside(c)] + new, key=lambda c: c.start)
 
 
 @lru_cache(maxsize=1)
@@ -1039,8 +1196,16 @@ def descriptor_mentions(text: str, cands: list[Cand]) -> list[Cand]:
             nxt = starts[k] if k < len(starts) else len(text)
             head = text[m.start():m.end()].split()[-1]
             if m.end() <= nxt and (head.islower() or c.type == "ORG"):
-                name = text[c.start:m.end()]
-                out.append(Cand(c.start, m.end(), name, "ORG", "descriptor", None, None, key=match_key(name),
+                start = c.start
+                if c.type == "PERSON":
+                    # "President X's regime" is "X's regime": the title is the person's, not the name's
+                    low = c.text.lower()
+                    title = next((t for t in sorted(cues()["person_title_strip"], key=len, reverse=True)
+                                  if low.startswith(t + " ") and len(c.text) > len(t) + 3), None)
+                    if title:
+                        start += len(title) + 1
+                name = text[start:m.end()]
+                out.append(Cand(start, m.end(), name, "ORG", "descriptor", None, None, key=match_key(name),
                                 extra={"within": c}))
                 changed = True
                 continue
