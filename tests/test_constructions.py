@@ -667,3 +667,9 @@ def test_a_country_that_only_qualifies_a_group_attacks_nobody():
     by = {e.id: e.name for e in ex.entities}
     got = {(by[f.subject], by[f.object]) for f in ex.facts if f.relation == "attacked"}
     assert not [p for p in got if p[0] == "Somalia"], got
+
+
+def test_ramming_into_an_actors_convoy_attacks_the_actor():
+    text = ("Convoy hit\n\nOn Monday, a bomber of the Ganda Patriotic Army rammed his truck into a Koro Hills Front convoy near the river.")
+    ex = extract_documents([clean_document(Document("ram.txt", "ram.txt", text, "hash-ram"))])[0]
+    assert facts(ex, "attacked", "Ganda Patriotic Army", "Koro Hills Front")

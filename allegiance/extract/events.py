@@ -26,7 +26,7 @@ from allegiance.extract.work import SentenceInfo
 _SUBJ = ("nsubj", "csubj")
 _PASS_SUBJ = ("nsubjpass",)
 _OBJ = ("dobj", "obj")
-_TARGET_PREPS = ("on", "against", "at", "upon", "targeting")
+_TARGET_PREPS = ("on", "against", "at", "upon", "targeting", "into")
 _PLACE_PREPS = ("in", "near", "at", "outside", "around", "across")
 
 
