@@ -106,6 +106,13 @@ TEXTS = {
     "in_support_of": "Support\n\n"
                      "The Ganda Patriotic Army said it was launching attacks in support of the Koro Hills Front "
                      "along the border.",
+    "clash_with": "Clash\n\n"
+                  "Musa Kandeh, a commander of the Koro Hills Front, was killed in a gunfight with the "
+                  "Ganda Patriotic Army near the river on Monday.",
+    "country_strike": "Strike\n\n"
+                      "Musa Kandeh of the Koro Hills Front died during an Ethiopian air strike near the border on Friday.",
+    "reduced_relative": "Raid\n\n"
+                        "Peter Okello was among the Koro Hills Front fighters killed by the Ganda Patriotic Army last year.",
     "hit_out": "Words\n\n"
                "The Ganda Patriotic Army hit out at the Koro Hills Front over its talks with the government.",
 }
@@ -628,3 +635,41 @@ def test_an_attack_on_a_police_post_attacks_its_place(states, extractions):
     pairs = {(names(st, [a])[0], names(st, [p])[0]) for a, p, _ in place_attacks(fs, st.sentences)}
     assert ("Ganda Patriotic Army", "Tessalit") in pairs
     assert facts(extractions["police_post"], "attacked", "Ganda Patriotic Army", "Tessalit")
+
+
+# ---------------------------------------------------------------- casualties, clashes, states
+
+def test_killed_in_a_clash_with_y_makes_y_the_attacker(states, extractions):
+    st = states["clash_with"]
+    [f] = [f for f in frames(st, "gunfight with") if f.trigger == "gunfight"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+    assert "Musa Kandeh" in names(st, f.target)
+    assert facts(extractions["clash_with"], "attacked", "Ganda Patriotic Army", "Musa Kandeh")
+
+
+def test_a_country_adjective_on_an_attack_noun_is_its_author(states, extractions):
+    st = states["country_strike"]
+    [f] = [f for f in frames(st, "air strike") if f.trigger == "strike"]
+    assert names(st, f.attacker) == ["Ethiopia"] and names(st, f.target) == ["Musa Kandeh"]
+    assert facts(extractions["country_strike"], "attacked", "Ethiopia", "Musa Kandeh")
+
+
+def test_a_participle_with_an_agent_hits_the_noun_it_hangs_on(states):
+    st = states["reduced_relative"]
+    [f] = [f for f in frames(st, "killed by") if f.trigger == "killed"]
+    assert names(st, f.attacker) == ["Ganda Patriotic Army"]
+    assert names(st, f.target) == ["Koro Hills Front"]
+
+
+def test_a_country_that_only_qualifies_a_group_attacks_nobody():
+    text = ("Attack\n\nFive soldiers were killed in an attack claimed by the Somali group Katiba Serma on Monday.")
+    ex = extract_documents([clean_document(Document("som.txt", "som.txt", text, "hash-som"))])[0]
+    by = {e.id: e.name for e in ex.entities}
+    got = {(by[f.subject], by[f.object]) for f in ex.facts if f.relation == "attacked"}
+    assert not [p for p in got if p[0] == "Somalia"], got
+
+
+def test_ramming_into_an_actors_convoy_attacks_the_actor():
+    text = ("Convoy hit\n\nOn Monday, a bomber of the Ganda Patriotic Army rammed his truck into a Koro Hills Front convoy near the river.")
+    ex = extract_documents([clean_document(Document("ram.txt", "ram.txt", text, "hash-ram"))])[0]
+    assert facts(ex, "attacked", "Ganda Patriotic Army", "Koro Hills Front")

@@ -26,7 +26,7 @@ from allegiance.extract.work import SentenceInfo
 _SUBJ = ("nsubj", "csubj")
 _PASS_SUBJ = ("nsubjpass",)
 _OBJ = ("dobj", "obj")
-_TARGET_PREPS = ("on", "against", "at", "upon", "targeting")
+_TARGET_PREPS = ("on", "against", "at", "upon", "targeting", "into")
 _PLACE_PREPS = ("in", "near", "at", "outside", "around", "across")
 
 
@@ -88,6 +88,72 @@ def _purpose_nouns() -> frozenset:
     return _cue_set("frame_purpose_nouns")
 
 
+_EVENT_PREPS = ("in", "during", "amid")
+_WH = ("WP", "WDT")
+
+
+def _is_actor(r, sent: SentenceInfo) -> bool:
+    """An actor that can attack: a group, a person, or a country acting as its state
+    (signatures.STATE_ACTOR_RELATIONS): named as a noun of its own ("Israel struck", "by
+    Israel") or as the author of an attack noun ("a US drone strike", "an Israeli raid").
+    A country that only qualifies some other noun ("the Somali group X", "Togolese media")
+    is where that is, not an attacker."""
+    if r.type in ("ORG", "PERSON"):
+        return True
+    if r.type != "PLACE" or r.kind != "country":
+        return False
+    toks = [t for t in sent.span if r.start <= t.idx < r.end]
+    head = next((t for t in toks if not (r.start <= t.head.idx < r.end) or t.head is t), None)
+    if head is None:
+        return False
+    if head.dep_ in ("compound", "amod", "poss", "nmod"):
+        return head.head.tag_.startswith("NN") and stem(head.head.text) in _triggers()[1]
+    return head.tag_ in ("NNP", "NNPS")
+
+
+def _subject_refs(verb, sent: SentenceInfo, passive_only: bool) -> list:
+    """Who a verb's subject names, through a relative pronoun ("the commander who was
+    killed") or a reduced relative ("the recruits killed by X": the noun the participle
+    hangs on)."""
+    out = []
+    deps = _PASS_SUBJ if passive_only else _PASS_SUBJ + _SUBJ
+    subj = [c for c in verb.children if c.dep_ in deps]
+    for c in subj:
+        if c.tag_ in _WH and verb.dep_ == "relcl":
+            out += _refs_of(verb.head, sent)
+        else:
+            out += _refs_of(c, sent)
+    if not subj and verb.dep_ == "acl" and verb.tag_ == "VBN":
+        out += _refs_of(verb.head, sent)
+    return out
+
+
+def _patients(noun, sent: SentenceInfo) -> list:
+    """The side an attack or clash noun happened to: the subject of the casualty verb it
+    hangs under ("X was killed in an encounter", "X died during a raid", "X suffered 15
+    dead in a clash"). A verb that also attacks ("killed") counts only in the passive."""
+    if noun.dep_ != "pobj" or noun.head.lower_ not in _EVENT_PREPS:
+        return []
+    v = noun.head.head
+    if not v.tag_.startswith("VB") or v.lower_ not in _cue_set("frame_casualty_verbs"):
+        return []
+    return _subject_refs(v, sent, passive_only=stem(v.text) in _triggers()[0])
+
+
+def _with_partners(noun, sent: SentenceInfo) -> list:
+    """"a clash with Y", "an exchange of fire with Y": the other side of a fight."""
+    out = []
+    heads = [noun] + [g for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"
+                      for g in c.children if g.dep_ == "pobj"]
+    for h in heads:
+        for c in h.children:
+            if c.dep_ == "prep" and c.lower_ == "with":
+                for g in c.children:
+                    if g.dep_ == "pobj":
+                        out += _refs_of(g, sent)
+    return out
+
+
 def _refs_of(tok, sent: SentenceInfo) -> list:
     """Actors for a role filled by ``tok``: its own mention, a compound/possessive on it
     ("Malian soldiers", "the group's fighters"), or its conjuncts. A singular person
@@ -106,22 +172,30 @@ def _refs_of(tok, sent: SentenceInfo) -> list:
                 p = _ref_at(ch, sent)
                 if p is not None and p.type == "PERSON" and p not in out:
                     out.append(p)
+        if r is None and h.lower_ in _person_role_nouns() and h.dep_ == "appos":
+            # "X, the group's commander who ...": the person the role noun stands beside
+            p = _ref_at(h.head, sent)
+            if p is not None and p.type == "PERSON" and p not in out:
+                out.append(p)
         if r is None and h.lower_ in _purpose_nouns():
             continue
         if r is None:
-            for ch in h.children:
-                # "another militant group, X, claimed": the apposition names the role's actor
-                if ch.dep_ in ("compound", "poss", "amod", "nmod", "appos"):
-                    r = _ref_at(ch, sent)
-                    if r is not None:
-                        break
+            # "another militant group, X, claimed": the apposition names the role's actor;
+            # of "the Somali group X", the group, not where it is
+            mods = [x for x in (_ref_at(ch, sent) for ch in h.children
+                                if ch.dep_ in ("compound", "poss", "amod", "nmod", "appos")) if x is not None]
+            r = next((x for x in mods if x.type != "PLACE"), mods[0] if mods else None)
         if r is None:
             # "fighters of X", "members of X"
             for ch in h.children:
                 if ch.dep_ == "prep" and ch.lower_ == "of":
                     for g in ch.children:
                         if g.dep_ == "pobj":
-                            r = _ref_at(g, sent)
+                            # "operatives of the Nigeria Police Force", "a convoy of CRPF
+                            # buses": the name may cover only the noun's modifiers
+                            r = _ref_at(g, sent) or next(
+                                (x for x in (_ref_at(k, sent) for k in g.children if k.dep_ == "compound")
+                                 if x is not None), None)
         if r is not None and r not in out:
             out.append(r)
     return out
@@ -133,6 +207,17 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
     for tok in sent.span:
         st = stem(tok.text)
         is_verb = tok.tag_.startswith("VB")
+        if not is_verb and tok.lower_ in _cue_set("frame_clash_nouns"):
+            # "X was killed in an encounter with Y", "X suffered 15 dead in a clash with Y"
+            pats = _patients(tok, sent)
+            partners = [r for r in _with_partners(tok, sent) if _is_actor(r, sent)] if pats else []
+            if partners:
+                f = Frame(index, tok.lower_, attacker=partners,
+                          target=[r for r in pats if r not in partners])
+                f.place = _place_in(tok, sent)
+                f.killed = context.killed(sent.span.text)
+                out.append(f)
+            continue
         if not ((is_verb and (st in verbs or st in carry)) or (not is_verb and st in nouns)):
             continue
         if is_verb and any(c.dep_ == "prt" and f"{tok.lower_} {c.lower_}" in _verbal_phrasals()
@@ -161,6 +246,14 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
                         f.facility = f.facility or c.lower_ in _facilities()
                 elif c.dep_ == "prep":
                     _prep_role(c, f, sent)
+            if st not in carry and f.attacker and (
+                    tok.dep_ == "acl" and tok.tag_ == "VBN" and not any(c.dep_ in _PASS_SUBJ for c in tok.children)
+                    or tok.dep_ == "relcl" and any(c.dep_ in _PASS_SUBJ and c.tag_ in _WH for c in tok.children)):
+                # "the leaders slain by the army", "X, who was killed by Y": the noun the
+                # participle or relative clause hangs on was hit; of a person described
+                # as a group's commander, the person ("X, the group's commander who ...")
+                hit = _refs_of(tok.head, sent)
+                f.target += [r for r in hit if r.type == "PERSON"] or hit
             # "... said it attacked", "claimed to kill": the subject of the report verb is the
             # attacker's voice
             if not f.attacker and tok.dep_ in ("ccomp", "xcomp") and tok.head.tag_.startswith("VB"):
@@ -173,11 +266,18 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
                 continue
         else:
             f.target += _noun_targets(tok, sent)
+            # "X was killed in a US drone strike", "X died during a raid"
+            f.target += _patients(tok, sent)
             for c in tok.children:
                 if c.dep_ in ("compound", "poss", "amod"):
                     r = _ref_at(c, sent)
-                    if r is not None and r.type != "PLACE":
+                    if r is not None and _is_actor(r, sent):
                         f.attacker.append(r)
+                elif c.dep_ == "acl" and stem(c.text) in carry:
+                    # "an attack claimed by X", "a raid carried out by X"
+                    for a in c.children:
+                        if a.dep_ == "agent":
+                            f.attacker += [r for g in a.children if g.dep_ == "pobj" for r in _refs_of(g, sent)]
             # "the attack was claimed by X" / "X claimed the attack"
             h = tok.head
             if h.tag_.startswith("VB") and stem(h.text) in carry:
@@ -190,7 +290,7 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
                                 f.attacker += _refs_of(g, sent)
                 f.claimed = stem(h.text).startswith("claim")
         # the force the dead belong to: "killing 12 soldiers of X" is covered by _refs_of
-        f.attacker = [r for r in f.attacker if r.type in ("ORG", "PERSON")]
+        f.attacker = [r for r in f.attacker if _is_actor(r, sent)]
         f.target = [r for r in f.target if r not in f.attacker]
         if f.place is None:
             f.place = next((r for r in f.target if r.type == "PLACE"), None) or _place_in(tok, sent)

@@ -135,7 +135,7 @@ def _frame_facts(state: DocState, facts: dict, triples, confidence: float, rule:
             continue
         # a state's forces fight in a place, they do not attack it ("troops killed 30
         # militants in X"); the place is where their operation ran
-        if place and a.kind in STATE_KINDS:
+        if place and (a.kind in STATE_KINDS or a.kind == "country"):
             continue
         key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
         sent = state.sentences[k]

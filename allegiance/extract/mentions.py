@@ -928,16 +928,31 @@ def _demonym_actor_rx(idx: GazIndex) -> re.Pattern | None:
     return idx.__dict__["_demonym_actor_rx"]
 
 
+def _demonym_attack_rx(idx: GazIndex) -> re.Pattern | None:
+    if "_demonym_attack_rx" not in idx.__dict__:
+        nouns = cues()["demonym_attack_nouns"]
+        dems = sorted(idx.demonyms, key=len, reverse=True)
+        idx.__dict__["_demonym_attack_rx"] = re.compile(
+            r"\b(" + "|".join(re.escape(d.capitalize()) for d in dems) + r")\s+(?:[a-z]+\s+)?(?:"
+            + "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True)) + r")\b") if dems else None
+    return idx.__dict__["_demonym_attack_rx"]
+
+
 def demonym_place_mentions(text: str, idx: GazIndex, taken: list[tuple[int, int]]) -> list[Cand]:
     """"a Lebanese militia", "Somali Islamic State fighters": the demonym of a group is
     where it is, a mention of the country (state forces, "Malian soldiers", are taken
-    before this runs)."""
+    before this runs). "an Israeli strike", "Turkish air strikes": the demonym of an
+    attack is its author, the country acting as its state (signatures.STATE_ACTOR_RELATIONS)."""
     rx = _demonym_actor_rx(idx)
     if rx is None:
         return []
     spans = SpanSet(len(text), taken)
     out = []
-    for m in rx.finditer(text):
+    matches = list(rx.finditer(text))
+    arx = _demonym_attack_rx(idx)
+    if arx is not None:
+        matches += list(arx.finditer(text))
+    for m in matches:
         a, b = m.start(1), m.end(1)
         entry = idx.demonyms.get(m.group(1).lower())
         if entry is None or entry.type != "PLACE" or spans.overlaps(a, b):
