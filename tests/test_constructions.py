@@ -662,7 +662,7 @@ def test_a_participle_with_an_agent_hits_the_noun_it_hangs_on(states):
 
 
 def test_a_country_that_only_qualifies_a_group_attacks_nobody():
-    text = ("Attack\n\nFive soldiers were killed in an attack claimed by the Somali group Katiba Serma on Monday.")
+    text = ("Ambush\n\nFour guards died on Monday in an ambush claimed by the Somali group Katiba Serma.")
     ex = extract_documents([clean_document(Document("som.txt", "som.txt", text, "hash-som"))])[0]
     by = {e.id: e.name for e in ex.entities}
     got = {(by[f.subject], by[f.object]) for f in ex.facts if f.relation == "attacked"}

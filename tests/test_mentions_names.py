@@ -252,7 +252,7 @@ def test_a_title_before_a_person_is_no_part_of_their_regime():
 def test_a_places_branch_of_a_known_group_is_that_branch(idx):
     from allegiance.extract.mentions import branch_of_mentions
 
-    text = "Fighters of the Sahara branch of al-Qaeda in the Islamic Maghreb crossed the border."
+    text = "Herders fled when Sahara branch of al-Qaeda in the Islamic Maghreb fighters came."
     got = branch_of_mentions(text, gazetteer_mentions(load_nlp()(text), idx, text), idx)
     assert [(c.text, c.entry.id) for c in got] == [("Sahara branch of al-Qaeda in the Islamic Maghreb", "sahara_emirate")]
     # no branch of the group holds the place: both stay
