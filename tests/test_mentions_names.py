@@ -259,3 +259,33 @@ def test_a_places_branch_of_a_known_group_is_that_branch(idx):
     text = "The Tunisia branch of al-Qaeda in the Islamic Maghreb was small."
     got = branch_of_mentions(text, gazetteer_mentions(load_nlp()(text), idx, text), idx)
     assert [c.entry.id for c in got] == ["tunisia", "aqim"]
+
+
+def test_a_known_place_inside_a_persons_name_is_a_word_of_the_name():
+    # "Aden" is a known place; between two name words of a person it is part of the name
+    from allegiance.clean import clean_document
+    from allegiance.extract import extract_documents
+    from allegiance.records import Document
+
+    text = ("Gunmen from al-Shabaab attacked a police post near Baidoa on Sunday, killing two officers. "
+            "Police spokesman Yusuf Aden Warsame said the market in Baidoa reopened on Monday.")
+    ex = extract_documents([clean_document(Document("p.txt", "p.txt", text, "hash-p"))])[0]
+    names = {(e.name, e.type) for e in ex.entities}
+    assert ("Yusuf Aden Warsame", "PERSON") in names
+    assert not any(n == "Aden" for n, _ in names)
+    assert ("Baidoa", "PLACE") in names
+
+
+def test_a_place_at_the_edge_of_a_name_stays_a_place():
+    from allegiance.extract.mentions import Cand, yield_to_person_names
+
+    class Ent:
+        def __init__(self, a, b):
+            self.start_char, self.end_char, self.label_ = a, b, "PERSON"
+
+    class Doc:
+        ents = [Ent(0, 18)]
+
+    text = "Mogadishu Ali Omar spoke."
+    place = Cand(0, 9, "Mogadishu", "PLACE", "gazetteer")
+    assert yield_to_person_names(Doc(), [place], text) == [place]

@@ -29,6 +29,7 @@ from allegiance.extract.mentions import (
     ner_mentions,
     pattern_mentions,
     resolve_overlaps,
+    yield_to_person_names,
     society_mentions,
     state_force_mentions,
 )
@@ -217,6 +218,7 @@ def prepare_documents(documents: list[Document], nlp=None, *, lines: dict | None
                                    for (_, _, btext), sdoc, local in zip(blocks, sdocs, known)])
     per_doc: dict[int, list] = defaultdict(list)
     for (k, off, btext), sdoc, local in zip(blocks, sdocs, known):
+        local = yield_to_person_names(sdoc, local, btext)
         local = local + ner_mentions(sdoc, [(c.start, c.end) for c in local], idx, btext)
         dl = datelines.get(k)
         if dl is not None and off == dl.dateline_span[0]:

@@ -777,6 +777,26 @@ def find_all(text: str, surface: str, index: dict[str, list[int]] | None = None)
     return out
 
 
+def yield_to_person_names(doc, cands: list[Cand], text: str) -> list[Cand]:
+    """A known place with name words of a person on both sides ("Ali Aden Houmed",
+    "Omar Kabul Ahmadzai") is a word of that person's name, as the NER reads it: the
+    place mention goes, so that the NER's person is kept (``ner_mentions`` drops a name
+    overlapping a known mention). Only names of capitalised words count, so that "the
+    Somali Aden ... " and a place at a name's edge ("Mogadishu's Ali") stay places."""
+    persons = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"]
+    if not persons:
+        return cands
+    drop = set()
+    for a, b in persons:
+        words = text[a:b].split()
+        if len(words) < 3 or not all(w[:1].isupper() for w in words):
+            continue
+        for c in cands:
+            if c.type == "PLACE" and a < c.start and c.end < b and text[a:c.start].strip() and text[c.end:b].strip():
+                drop.add(id(c))
+    return [c for c in cands if id(c) not in drop] if drop else cands
+
+
 def resolve_overlaps(cands: list[Cand]) -> list[Cand]:
     """Keep the longest, most trusted candidate where several overlap; a place
     inside an organisation's name ("Greater Sahara Brigades") is part of it."""
