@@ -43,7 +43,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.7"  # casualty and clash attack frames, country authors of attack nouns, state forces from coordinated demonyms, branches named by place, numpy BLAS for the networks
+EXTRACTOR_VERSION = "2026.12.8"  # type-conditioned dependency-path features, no window-word features, a known place inside a person's name is part of the name
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.
