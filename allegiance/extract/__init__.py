@@ -29,9 +29,9 @@ from allegiance.extract.mentions import (
     ner_mentions,
     pattern_mentions,
     resolve_overlaps,
-    yield_to_person_names,
     society_mentions,
     state_force_mentions,
+    yield_to_person_names,
 )
 from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
 from allegiance.extract.relations import build_skeleton, match_sentence

@@ -781,8 +781,8 @@ def yield_to_person_names(doc, cands: list[Cand], text: str) -> list[Cand]:
     """A known place with name words of a person on both sides ("Ali Aden Houmed",
     "Omar Kabul Ahmadzai") is a word of that person's name, as the NER reads it: the
     place mention goes, so that the NER's person is kept (``ner_mentions`` drops a name
-    overlapping a known mention). Only names of capitalised words count, so that "the
-    Somali Aden ... " and a place at a name's edge ("Mogadishu's Ali") stay places."""
+    overlapping a known mention). Only a name of three or more capitalised words counts,
+    and only a place strictly inside it: a place at a name's edge stays a place."""
     persons = [(e.start_char, e.end_char) for e in doc.ents if e.label_ == "PERSON"]
     if not persons:
         return cands
