@@ -368,3 +368,15 @@ def test_shared_corpus_cleaned():
         title_line = next(line.strip() for line in doc.raw_text.splitlines() if doc.title in line)
         assert title_line in doc.text, (path.name, title_line)
         assert doc.language == "en", path.name
+
+
+def test_dates_with_month_names_read_from_their_parts():
+    from allegiance.clean.dates import find_date, is_date_line
+
+    assert find_date("Posted Tuesday, 4th of March, 2025 at 10:15")[0] == "2025-03-04"
+    assert find_date("Sept. 30,2019 - updated")[0] == "2019-09-30"
+    assert find_date("dec 1st 2026")[0] == "2026-12-01"
+    assert find_date("31 June 2019") is None            # no such day
+    assert find_date("June 12, 1850") is None           # outside the years read
+    assert is_date_line("Published: 7 November 2024, 08:30 GMT")
+    assert not is_date_line("Rebels took 7 November 2024 as their deadline")

@@ -265,10 +265,22 @@ def find_dateline(text: str, max_paragraphs: int = 3) -> Dateline | None:
 
 def is_all_caps(text: str, sample: int = 200_000) -> bool:
     """(Almost) all letters of ``text`` (of its first ``sample`` characters) are capitals."""
-    letters = [ch for ch in text[:sample] if ch.isalpha()]
-    if len(letters) < MIN_LETTERS:
+    text = text[:sample]
+    # The counts without a Python step per character (every article comes through here):
+    # ASCII letters are [A-Za-z] and its capitals [A-Z], counted in bytes; only the few
+    # other characters are asked one by one.
+    ascii_bytes = text.encode("ascii", "ignore")
+    others = [ch for ch in _ASCII_RE.sub("", text) if ch.isalpha()] if len(ascii_bytes) < len(text) else []
+    n_letters = len(ascii_bytes.translate(None, _NOT_ASCII_LETTER)) + len(others)
+    if n_letters < MIN_LETTERS:
         return False
-    return sum(ch.isupper() for ch in letters) >= UPPER_SHARE * len(letters)
+    n_upper = len(ascii_bytes.translate(None, _NOT_ASCII_UPPER)) + sum(ch.isupper() for ch in others)
+    return n_upper >= UPPER_SHARE * n_letters
+
+
+_ASCII_RE = re.compile(r"[\x00-\x7f]+")
+_NOT_ASCII_LETTER = bytes(c for c in range(256) if not (65 <= c <= 90 or 97 <= c <= 122))
+_NOT_ASCII_UPPER = bytes(c for c in range(256) if not 65 <= c <= 90)
 
 
 _VOWELS = set("AEIOUY")
