@@ -232,3 +232,10 @@ def test_truecasing_lowers_everyday_verbs_and_nouns_and_keeps_names():
     # words the project's own corpora never use still read as English, not as names
     out = truecase("GUERRILLAS STOLE FOOD AND PURSUED THE PEASANTS NEAR THE HELICOPTER BASE IN MOPTI.")
     assert out == "Guerrillas stole food and pursued the peasants near the helicopter base in Mopti."
+
+
+def test_all_caps_counts_letters_beyond_ascii():
+    # accented and Greek capitals count as capitals, their small forms as small letters
+    assert is_all_caps("ÉCOLE DES RÉFUGIÉS À GOMA: ΣΟΦΙΑ ET SES ÉLÈVES ONT FUI LES COMBATS")
+    assert not is_all_caps("École des réfugiés à Goma: σοφία et ses élèves ont fui les combats")
+    assert not is_all_caps("ÉÉ " * 10)   # too few letters to judge
