@@ -1232,7 +1232,8 @@ def import_cmd(
     console.print(
         _t(
             f"imported: {added['document']} documents, {added['actor']} actors, {added['alias']} aliases, "
-            f"{added['mention']} mentions, {added['fact']} facts; "
+            f"{added['mention']} mentions, {added['fact']} facts, {added['attack_mention']} attack reports, "
+            f"{added['review']} reviews, {added['incident_edit']} incident edits; "
             f"{result.skipped_documents} documents already in the store"
         ),
         soft_wrap=True,

@@ -438,6 +438,17 @@ def test_jsonl_round_trip(tmp_path, store):
         assert render(jsonl, select(t)) == text  # and exports the same dump
 
 
+def test_jsonl_version_1_dump_still_imports(tmp_path, store):
+    """Dumps written before attack mentions and reviews were dumped (version 1) load."""
+    lines = [json.loads(line) for line in render(jsonl, select(store)).splitlines()]
+    lines[0]["version"] = 1
+    old = [r for r in lines if r["type"] not in ("attack_mention", "incident_edit", "review")]
+    with Store(tmp_path / "v1.duckdb") as t:
+        import_file(t, "-", io.StringIO("".join(json.dumps(r) + "\n" for r in old)))
+        assert t.counts() == store.counts()
+        assert _fact_view(t) == _fact_view(store)
+
+
 def test_jsonl_import_merges_into_a_filled_store(tmp_path, store):
     text = render(jsonl, select(store))
     target = tmp_path / "partial.duckdb"

@@ -379,3 +379,68 @@ def test_a_paragraph_sentence_without_a_frame_gives_its_names():
     assert "quorra" not in cur[0].names and "dunlo" not in cur[0].names
     # names only: the sentence is not one of the mention's evidence sentences
     assert len(cur[0].sentences) == 2
+
+
+def test_jsonl_dump_keeps_incidents_edits_and_reviews(store_path, tmp_path):
+    """The lossless dump carries attack reports, incident edits and fact reviews: a copy
+    made by export + import has the same incidents (an analyst's split included) and
+    hides the fact the analyst rejected."""
+    import shutil
+
+    from allegiance.export import select
+    from allegiance.export import jsonl
+    from allegiance.store import Store
+
+    db = tmp_path / "edited.duckdb"
+    shutil.copy(store_path, db)
+    with Store(db) as st:
+        inc = next(i for i in st.incidents() if i["sources"] == 3)
+        ngo = next(r["mention_id"] for r in inc["reports"] if r["doc_id"] == "c_ngo.txt")
+        st.edit_incident("split", [ngo], note="different attack", user="analyst")
+        rejected = st.facts()[0]["id"]
+        st.review_fact(rejected, "reject", user="analyst")
+        want_incidents = sorted((i["incident_id"], i["sources"]) for i in st.incidents())
+        want_facts = sorted(f["id"] for f in st.facts())
+        buf = io.StringIO()
+        jsonl.write(select(st), buf)
+    dump = buf.getvalue()
+    kinds = {json.loads(line)["type"] for line in dump.splitlines()}
+    assert {"attack_mention", "incident_edit", "review"} <= kinds
+    copy = tmp_path / "copy.duckdb"
+    with Store(copy) as t:
+        result = jsonl.import_file(t, "-", io.StringIO(dump))
+        assert result.added["review"] == 1 and result.added["incident_edit"] == 1
+        assert sorted((i["incident_id"], i["sources"]) for i in t.incidents()) == want_incidents
+        assert 2 in {n for _, n in want_incidents} and 3 not in {n for _, n in want_incidents}
+        assert rejected not in {f["id"] for f in t.facts()}
+        assert sorted(f["id"] for f in t.facts()) == want_facts
+        again = jsonl.import_file(t, "-", io.StringIO(dump))   # a second import adds nothing
+        assert sum(again.added.values()) == 0
+        out = io.StringIO()
+        jsonl.write(select(t), out)
+    assert out.getvalue() == dump
+
+
+def test_jsonl_dump_merged_into_a_store_links_its_reports_with_theirs(corpus, tmp_path):
+    """Reports of one attack split over two stores: importing one store's dump into the
+    other links them into one incident, as ingesting them together does."""
+    import shutil
+
+    from allegiance.export import select
+    from allegiance.export import jsonl
+    from allegiance.store import Store
+
+    part = tmp_path / "part"
+    part.mkdir()
+    shutil.copy(corpus / "c_ngo.txt", part / "c_ngo.txt")
+    a, b = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    for db, paths in ((a, [corpus / "a_wire.txt", corpus / "b_local.txt"]), (b, [part / "c_ngo.txt"])):
+        r = _cli("ingest", *map(str, paths), "--db", str(db))
+        assert r.returncode == 0, r.stderr
+    with Store(b, read_only=True) as st:
+        buf = io.StringIO()
+        jsonl.write(select(st), buf)
+    with Store(a) as st:
+        assert max(i["sources"] for i in st.incidents()) == 2
+        jsonl.import_file(st, "-", io.StringIO(buf.getvalue()))
+        assert max(i["sources"] for i in st.incidents()) == 3

@@ -11,6 +11,14 @@ One JSON object per line, discriminated by ``type``:
 ``document_alias``  a document_aliases row (what ``aliases`` is derived from)
 ``mention``         a mentions row
 ``fact``            a facts row
+``attack_mention``  an attack_mentions row (what incidents are linked from)
+``incident_edit``   an analyst's merge or split of incidents
+``review``          an analyst's confirmation, rejection or correction of a fact
+
+Incidents are not dumped: they are derived from the attack mentions and the analysts'
+edits, and import links them again (``store.incidents.relink``), so a dump merged into
+a store that already holds other reports of an attack joins that attack's incident.
+Version 1 files (before attack mentions and reviews were dumped) still import.
 
 Rows keep the store's column names, except that an actor's / document actor's ``type``
 (ORG, PERSON, PLACE) is written ``entity_type`` so it cannot clash with the record type.
@@ -35,7 +43,7 @@ from allegiance.store import StoreError
 from allegiance.store.schema import SCHEMA_VERSION
 
 FORMAT = "allegiance-jsonl"
-VERSION = 1
+VERSION = 2
 
 #: record type -> store table, in the order records are written and imported
 RECORD_TABLES: dict[str, str] = {
@@ -47,6 +55,9 @@ RECORD_TABLES: dict[str, str] = {
     "document_alias": "document_aliases",
     "mention": "mentions",
     "fact": "facts",
+    "attack_mention": "attack_mentions",
+    "incident_edit": "incident_edits",
+    "review": "reviews",
 }
 TABLE_RECORDS = {t: r for r, t in RECORD_TABLES.items()}
 _RENAMED = {"actors": {"type": "entity_type"}, "document_actors": {"type": "entity_type"}}
@@ -59,6 +70,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "document_aliases": ("document_id", "actor_id", "alias", "norm", "count"),
     "mentions": ("document_id", "actor_id"),
     "facts": ("id", "document_id", "subject_id", "relation", "object_id"),
+    "attack_mentions": ("id", "document_id", "local_id"),
+    "incident_edits": ("id", "action", "mention_ids", "created_at"),
+    "reviews": ("id", "fact_id", "action", "created_at"),
 }
 
 
@@ -99,7 +113,14 @@ def records(sel: Selection) -> Iterator[dict]:
         "document_aliases": table_rows(con, "document_aliases", documents=docs, actors=actors),
         "mentions": table_rows(con, "mentions", documents=docs, actors=actors),
         "facts": table_rows(con, "facts", ids=fact_ids),
+        "attack_mentions": table_rows(con, "attack_mentions", documents=docs),
+        "incident_edits": table_rows(con, "incident_edits"),
+        "reviews": table_rows(con, "reviews", fact_ids=fact_ids),
     }
+    if sel.filtered:
+        # an edit goes with the dump when it touches one of the dumped attack mentions
+        dumped = {r["id"] for r in tables["attack_mentions"]}
+        tables["incident_edits"] = [r for r in tables["incident_edits"] if dumped & set(r["mention_ids"] or ())]
     yield {
         "type": "header",
         "format": FORMAT,
@@ -279,6 +300,34 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
         seen_facts.add(r["id"])
         r = dict(r, subject_id=actor(n, "fact", r["subject_id"]), object_id=actor(n, "fact", r["object_id"]))
         rows["facts"].append(_row("facts", r))
+    # attack mentions of the new documents; the incidents are linked again below
+    have_mentions = _existing(con, "SELECT id FROM attack_mentions WHERE list_contains(?::VARCHAR[], id)",
+                              [r["id"] for _, r in by_table["attack_mentions"]])
+    relink: set[str] = set()
+    for _, r in by_table["attack_mentions"]:
+        if r["document_id"] not in new_docs or r["id"] in have_mentions or r["id"] in relink:
+            continue
+        have_mentions.add(r["id"])
+        rows["attack_mentions"].append(_row("attack_mentions", r))
+        if r.get("current"):
+            relink.add(r["id"])
+    # analysts' edits and reviews are kept once each (by id); a review goes with its fact
+    have_edits = _existing(con, "SELECT id FROM incident_edits WHERE list_contains(?::VARCHAR[], id)",
+                           [r["id"] for _, r in by_table["incident_edits"]])
+    for n, r in by_table["incident_edits"]:
+        if r["id"] in have_edits:
+            continue
+        if not isinstance(r["mention_ids"], list) or not all(isinstance(m, str) for m in r["mention_ids"]):
+            raise ImportFileError(f"{where}:{n}: incident_edit mention_ids is not a list of ids")
+        have_edits.add(r["id"])
+        rows["incident_edits"].append(_row("incident_edits", r))
+    have_reviews = _existing(con, "SELECT id FROM reviews WHERE list_contains(?::VARCHAR[], id)",
+                             [r["id"] for _, r in by_table["reviews"]])
+    for _, r in by_table["reviews"]:
+        if r["id"] in have_reviews or r["fact_id"] not in seen_facts:
+            continue
+        have_reviews.add(r["id"])
+        rows["reviews"].append(_row("reviews", r))
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -294,6 +343,12 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
                 "FROM document_aliases WHERE list_contains(?::VARCHAR[], actor_id) GROUP BY actor_id, alias",
                 [refresh],
             )
+        if relink or rows["incident_edits"]:
+            from allegiance.store.incidents import relink as relink_incidents
+
+            # an imported edit may regroup mentions already here: their neighbourhood too
+            edited = {m for r in rows["incident_edits"] for m in json.loads(r[TABLE_COLUMNS["incident_edits"].index("mention_ids")])}
+            relink_incidents(con, relink | (edited & have_mentions))
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -24,9 +24,20 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "document_actors": ("document_id", "local_id", "actor_id", "name", "type", "mention_count"),
     "document_aliases": ("document_id", "actor_id", "alias", "norm", "count"),
     "actor_redirects": ("old_id", "new_id"),
+    # what incidents are linked from (store/incidents.py); the incidents themselves are
+    # derived and linked again on import, as aliases are recomputed
+    "attack_mentions": ("id", "document_id", "local_id", "current", "data"),
+    # analysts' decisions (store/corrections.py, store/incidents.py): without them a
+    # rejected fact would come back live, a split incident whole
+    "reviews": (
+        "id", "fact_id", "action", "relation", "subject", "object", "note", "user", "created_at",
+        "content_hash", "span_start", "span_end", "orig_relation", "orig_subject_key", "orig_object_key",
+        "subject_key", "object_key",
+    ),
+    "incident_edits": ("id", "action", "mention_ids", "note", "user", "created_at", "scope"),
 }
 #: JSON-typed columns (stored as JSON text, exported as JSON values)
-JSON_COLUMNS = frozenset({"boilerplate", "warnings", "attributes"})
+JSON_COLUMNS = frozenset({"boilerplate", "warnings", "attributes", "data", "mention_ids", "scope"})
 #: a stable order for each table's rows
 TABLE_ORDER: dict[str, str] = {
     "documents": "doc_id, id",
@@ -37,6 +48,9 @@ TABLE_ORDER: dict[str, str] = {
     "document_actors": "document_id, local_id",
     "document_aliases": "document_id, actor_id, alias",
     "actor_redirects": "old_id",
+    "attack_mentions": "document_id, id",
+    "reviews": "created_at, id",
+    "incident_edits": "created_at, id",
 }
 
 
@@ -56,8 +70,10 @@ def table_rows(
     documents: list[str] | None = None,
     actors: list[str] | None = None,
     ids: list[str] | None = None,
+    fact_ids: list[str] | None = None,
 ) -> list[dict]:
-    """Rows of one store table, optionally restricted to some documents / actors / ids.
+    """Rows of one store table, optionally restricted to some documents / actors / ids /
+    facts (the ``fact_id`` a review is of).
 
     ``None`` means no restriction; an empty list means nothing."""
     if table not in TABLE_COLUMNS:
@@ -81,6 +97,9 @@ def table_rows(
     if ids is not None and "id" in cols:
         where.append("list_contains(?::VARCHAR[], id)")
         params.append(list(ids))
+    if fact_ids is not None and "fact_id" in cols:
+        where.append("list_contains(?::VARCHAR[], fact_id)")
+        params.append(list(fact_ids))
     sql = f"SELECT {_cols(table)} FROM {table}"
     if where:
         sql += " WHERE " + " AND ".join(where)
