@@ -304,6 +304,7 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
     have_mentions = _existing(con, "SELECT id FROM attack_mentions WHERE list_contains(?::VARCHAR[], id)",
                               [r["id"] for _, r in by_table["attack_mentions"]])
     relink: set[str] = set()
+    edited: set[str] = set()   # mentions an imported edit regroups
     for _, r in by_table["attack_mentions"]:
         if r["document_id"] not in new_docs or r["id"] in have_mentions or r["id"] in relink:
             continue
@@ -320,6 +321,7 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
         if not isinstance(r["mention_ids"], list) or not all(isinstance(m, str) for m in r["mention_ids"]):
             raise ImportFileError(f"{where}:{n}: incident_edit mention_ids is not a list of ids")
         have_edits.add(r["id"])
+        edited.update(r["mention_ids"])
         rows["incident_edits"].append(_row("incident_edits", r))
     have_reviews = _existing(con, "SELECT id FROM reviews WHERE list_contains(?::VARCHAR[], id)",
                              [r["id"] for _, r in by_table["reviews"]])
@@ -347,7 +349,6 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
             from allegiance.store.incidents import relink as relink_incidents
 
             # an imported edit may regroup mentions already here: their neighbourhood too
-            edited = {m for r in rows["incident_edits"] for m in json.loads(r[TABLE_COLUMNS["incident_edits"].index("mention_ids")])}
             relink_incidents(con, relink | (edited & have_mentions))
     except BaseException:
         con.execute("ROLLBACK")
