@@ -155,6 +155,14 @@ def test_ids_stable_across_reingest_and_order(store_path, corpus, tmp_path):
         assert sorted(i["incident_id"] for i in st.incidents()) == before
 
 
+def _split_ngo_report(st) -> str:
+    """An analyst splits the rights group's report off the three-report incident; its mention id."""
+    inc = next(i for i in st.incidents() if i["sources"] == 3)
+    ngo = next(r["mention_id"] for r in inc["reports"] if r["doc_id"] == "c_ngo.txt")
+    st.edit_incident("split", [ngo], note="different attack", user="analyst")
+    return ngo
+
+
 def test_analyst_split_and_merge(store_path, tmp_path):
     import shutil
 
@@ -163,9 +171,7 @@ def test_analyst_split_and_merge(store_path, tmp_path):
     db = tmp_path / "edit.duckdb"
     shutil.copy(store_path, db)
     with Store(db) as st:
-        inc = next(i for i in st.incidents() if i["sources"] == 3)
-        ngo = next(r["mention_id"] for r in inc["reports"] if r["doc_id"] == "c_ngo.txt")
-        st.edit_incident("split", [ngo], note="different attack", user="analyst")
+        ngo = _split_ngo_report(st)
         sizes = sorted(i["sources"] for i in st.incidents())
         assert 2 in sizes and 3 not in sizes
         assert any([r["doc_id"] for r in i["reports"]] == ["c_ngo.txt"] for i in st.incidents())
@@ -394,9 +400,7 @@ def test_jsonl_dump_keeps_incidents_edits_and_reviews(store_path, tmp_path):
     db = tmp_path / "edited.duckdb"
     shutil.copy(store_path, db)
     with Store(db) as st:
-        inc = next(i for i in st.incidents() if i["sources"] == 3)
-        ngo = next(r["mention_id"] for r in inc["reports"] if r["doc_id"] == "c_ngo.txt")
-        st.edit_incident("split", [ngo], note="different attack", user="analyst")
+        _split_ngo_report(st)
         rejected = st.facts()[0]["id"]
         st.review_fact(rejected, "reject", user="analyst")
         want_incidents = sorted((i["incident_id"], i["sources"]) for i in st.incidents())
