@@ -498,6 +498,34 @@ def test_watcher_waits_for_files_being_written(tmp_path):
     assert w.summary.files == 3 and w.summary.tally["added"] == 3
 
 
+def test_watcher_follows_folder_links_once_and_survives_cycles(tmp_path):
+    # a feed folder mounted into the inbox by a link, a second link to the same folder,
+    # a link back up to the inbox (a cycle) and a broken link: as the batch reader does,
+    # the linked folder's files are watched, each once, and the scan ends
+    inbox, feeds = tmp_path / "inbox", tmp_path / "feeds"
+    inbox.mkdir()
+    (feeds / "wire").mkdir(parents=True)
+    (inbox / "local.txt").write_text("x", encoding="utf-8")
+    (feeds / "wire" / "a.txt").write_text("x", encoding="utf-8")
+    (inbox / "wire").symlink_to(feeds / "wire", target_is_directory=True)
+    (inbox / "wire-again").symlink_to(feeds / "wire", target_is_directory=True)
+    (inbox / "up").symlink_to(inbox, target_is_directory=True)
+    (inbox / "gone").symlink_to(tmp_path / "missing", target_is_directory=True)
+    (inbox / "linked.txt").symlink_to(feeds / "wire" / "a.txt")
+    batches: list[list[str]] = []
+
+    def ingest(paths):
+        batches.append(sorted(os.path.relpath(p, inbox) for p in paths))
+        return {"added": len(paths), "failed": 0}
+
+    w = Watcher(inbox, ingest, interval=0.01)
+    assert w.poll()
+    assert batches == [["linked.txt", "local.txt", os.path.join("wire", "a.txt")]]
+    (feeds / "wire" / "b.txt").write_text("new", encoding="utf-8")
+    assert w.poll() == []                                  # new behind the link: wait a poll
+    assert [os.path.relpath(p, inbox) for p in w.poll()] == [os.path.join("wire", "b.txt")]
+
+
 def _run_watch(tmp_path, watch_dir, *extra):
     db = tmp_path / "watch.duckdb"
     out, err = tmp_path / "out.log", tmp_path / "err.log"

@@ -63,15 +63,38 @@ class Watcher:
 
     # -- scanning ----------------------------------------------------------------------
     def scan(self) -> dict[str, Signature]:
-        """Watched files under the folder (recursive; hidden files and folders skipped)."""
+        """Watched files under the folder (recursive; hidden files and folders skipped).
+
+        Symlinks are followed, to files and to folders, as the batch reader does
+        (``reader._walk_folder``): each real folder is read once, real folders before
+        links, so a folder that is also linked is listed under its own path, and a link
+        back to a folder above it (a cycle) is not walked again."""
         found: dict[str, Signature] = {}
-        stack = [self.directory]
         problem = None
-        while stack:
+        try:
+            st = os.stat(self.directory)
+            seen = {(st.st_dev, st.st_ino)}
+        except OSError as exc:
+            seen = set()
+            problem = f"cannot read folder {self.directory}: {exc.strerror or exc}"
+        stack = [self.directory] if seen else []
+        links: list[Path] = []   # folder symlinks, walked once every real folder is read
+        while stack or links:
+            if not stack:
+                link = links.pop(0)
+                try:
+                    dst = os.stat(link)
+                except OSError:
+                    continue   # broken, a loop, or vanished since the listing
+                if (dst.st_dev, dst.st_ino) in seen:
+                    continue   # a folder read already (a cycle, or a second link to it)
+                seen.add((dst.st_dev, dst.st_ino))
+                stack.append(link)
+                continue
             folder = stack.pop()
             try:
                 with os.scandir(folder) as it:
-                    entries = list(it)
+                    entries = sorted(it, key=lambda e: e.name)
             except OSError as exc:
                 problem = f"cannot read folder {folder}: {exc.strerror or exc}"
                 continue
@@ -80,7 +103,12 @@ class Watcher:
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
+                        est = entry.stat(follow_symlinks=False)
+                        if (est.st_dev, est.st_ino) not in seen:
+                            seen.add((est.st_dev, est.st_ino))
+                            stack.append(Path(entry.path))
+                    elif entry.is_symlink() and entry.is_dir():
+                        links.append(Path(entry.path))
                     elif entry.is_file() and watched(entry.name):
                         st = entry.stat()
                         found[entry.path] = (st.st_mtime_ns, st.st_size)
