@@ -2,6 +2,7 @@
 filled by ingesting the repo's examples/corpus seeds."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -358,6 +359,39 @@ def test_ingest_page_and_nav(ingest_client):
     assert '<a href="/ingest" class="on">Ingest</a>' in r.text
     assert 'href="/ingest"' in ingest_client.get("/map").text
     assert ingest_client.get("/static/ingest.js").status_code == 200
+
+
+def test_ingest_on_a_full_disk_says_so(ingest_client, monkeypatch):
+    # /dev/full answers every write with ENOSPC, as a full disk does: the body spooled
+    # there is refused with 507 and a message (not a 500 with a traceback); a file that
+    # cannot be saved fails alone and the upload beside it is stored
+    import pathlib
+
+    import allegiance.web.ingest as web_ingest
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    real_spool = web_ingest.tempfile.SpooledTemporaryFile
+    monkeypatch.setattr(web_ingest.tempfile, "SpooledTemporaryFile",
+                        lambda **kw: open("/dev/full", "w+b", buffering=0))
+    r = ingest_client.post("/api/ingest", files=_files(("ridge.txt", ARTICLE_A.encode())))
+    assert r.status_code == 507, r.text
+    assert r.json()["detail"].startswith("the server's disk is full")
+    monkeypatch.setattr(web_ingest.tempfile, "SpooledTemporaryFile", real_spool)
+
+    class FullDisk(type(pathlib.Path())):
+        def write_bytes(self, data):
+            if self.name.startswith("full"):
+                with open("/dev/full", "wb", buffering=0) as fh:
+                    return fh.write(data)
+            return super().write_bytes(data)
+
+    monkeypatch.setattr(web_ingest, "Path", FullDisk)
+    text = ARTICLE_B.replace("2020", "2023").encode()
+    res = ingest_client.post("/api/ingest", files=_files(("full.txt", text), ("fine.txt", text))).json()
+    assert res[0]["status"] == "failed"
+    assert res[0]["error"] == "could not save the file: the server's disk is full"
+    assert res[1]["status"] == "added" and res[1]["error"] is None
 
 
 def test_ingest_read_only_409(tmp_path):

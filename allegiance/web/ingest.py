@@ -10,6 +10,7 @@ and run through ``allegiance.pipeline.extract_paths`` and ``Store.add_extraction
 parallel would double the peak (two uploads took the server to 12.3 GB)."""
 from __future__ import annotations
 
+import errno
 import re
 import tempfile
 import threading
@@ -29,6 +30,20 @@ MAX_ITEMS = 200
 MAX_PENDING_UPLOADS = 4       # requests spooling, waiting or running; 503 beyond
 SPOOL_IN_MEMORY = 1 * MB     # a body larger than this is spooled to disk while it arrives
 MAX_NAME = 120
+
+
+# the disk (or the user's quota) is full: the server cannot take the upload until space is
+# freed, which the client should be told as such (507), not as a server fault
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def disk_error(exc: OSError, what: str) -> HTTPException:
+    """The HTTP error for an OSError while ``what`` (e.g. "receiving the upload"): 507 when
+    the disk is full, 500 otherwise; the message names the cause, never a traceback."""
+    if exc.errno in _NO_SPACE:
+        return HTTPException(507, f"the server's disk is full (no space left while {what}); "
+                                  "nothing was stored: free some space and try again")
+    return HTTPException(500, f"could not write to the server's disk while {what}: {exc.strerror or exc}")
 
 
 def fmt_limit(n: int) -> str:
@@ -70,11 +85,21 @@ async def spool_body(request: Request, limit: int):
             if size > limit:  # stop reading: the rest of the body is never received
                 raise too_big
             spool.write(chunk)
+        spool.seek(0)   # a buffered write's error may surface only here
+    except OSError as exc:
+        _close_quietly(spool)
+        raise disk_error(exc, "receiving the upload") from None
     except BaseException:
-        spool.close()
+        _close_quietly(spool)
         raise
-    spool.seek(0)
     return spool
+
+
+def _close_quietly(spool) -> None:
+    try:
+        spool.close()
+    except OSError:
+        pass   # flushing what a full disk could not take: the body is dropped anyway
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -222,16 +247,25 @@ def ingest_uploads(ws, uploads: list[Upload]) -> list[dict]:
             return ws.store.is_current(doc.content_hash, EXTRACTOR_VERSION)
 
     results = []
-    with tempfile.TemporaryDirectory(prefix="allegiance-upload-") as tmp:  # mode 0700
+    try:
+        tmpdir = tempfile.TemporaryDirectory(prefix="allegiance-upload-")  # mode 0700
+    except OSError as exc:
+        raise disk_error(exc, "preparing the uploads") from None
+    with tmpdir as tmp:
         for i, up in enumerate(uploads):
             res = {"name": up.name, "kind": up.kind, "status": "failed", "error": None, "document_id": None,
                    "facts_added": 0, "actors_added": 0}
             results.append(res)
             folder = Path(tmp) / str(i)  # one folder each: equal names never collide
-            folder.mkdir()
             path = folder / up.name
             try:
+                folder.mkdir()
                 path.write_bytes(up.data)
+            except OSError as exc:   # this file is not stored; the next ones are tried
+                res["error"] = ("could not save the file: the server's disk is full" if exc.errno in _NO_SPACE
+                                else f"could not save the file: {exc.strerror or exc}")
+                continue
+            try:
                 items = list(extract_paths([str(path)], skip=current))
             except Exception as exc:  # one odd file never stops the batch
                 res["error"] = f"could not read: {type(exc).__name__}: {exc}"
