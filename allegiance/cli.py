@@ -643,7 +643,8 @@ def facts(
 @app.command("eval")
 @_guarded
 def eval_(
-    paths: list[str] = typer.Argument(..., help="Files or folders to extract (a .jsonl among them is read as gold)."),
+    paths: Optional[list[str]] = typer.Argument(None, help="Files or folders to extract (a .jsonl among them is read "
+                                                "as gold)."),
     gold: list[Path] = typer.Option([], "--gold", help="Gold JSON Lines file (repeat for several)."),
     cv: int = typer.Option(0, "--cv", help="K-fold document-level cross-validation of the relation model "
                                           "(trained on K-1 folds, scored on the K-th)."),
@@ -652,12 +653,20 @@ def eval_(
     incidents: bool = typer.Option(False, "--incidents", help="Score incident linking against an incident gold "
                                    "file (gold/incidents.jsonl): ingest the paths into a fresh store, print "
                                    "pairwise report-linking P/R/F1."),
+    muc4: Optional[Path] = typer.Option(None, "--muc4", help="Score attacks on MUC-4: the benchmark folder "
+                                        "(raw_muc4/, gtt_templates/); no other paths needed."),
+    split: str = typer.Option("dev", "--split", help="With --muc4: dev (TST1+TST2) or test (TST3+TST4)."),
 ) -> None:
     """Score the extractor against gold annotations."""
     from allegiance.eval.report import render_report, report_to_dict
     from allegiance.eval.scoring import load_gold, score_corpus
     from allegiance.pipeline import extract_paths
 
+    if muc4 is not None:
+        _eval_muc4(muc4, split, as_json)
+        return
+    if not paths:
+        raise typer.BadParameter("give the files or folders to extract", param_hint="PATHS")
     gold_paths, paths = _split_gold(gold, paths)
     if incidents:
         _eval_incidents(gold_paths, paths, as_json)
@@ -687,6 +696,26 @@ def eval_(
         render_report(report, _out(), errors=errors)
     if failed:
         raise typer.Exit(1)
+
+
+def _eval_muc4(folder: Path, split: str, as_json: bool) -> None:
+    from allegiance.eval.muc4 import SPLIT_FILES, measure
+
+    if split not in SPLIT_FILES:
+        raise typer.BadParameter(f"{split!r}: dev or test", param_hint="--split")
+    templates = folder / "gtt_templates" / f"{split}.json"
+    if not templates.is_file():
+        raise typer.BadParameter(f"{templates}: no template file for the {split} split", param_hint="--muc4")
+    with _progress() as progress:
+        progress.add_task(f"extracting MUC-4 {split}", total=None)
+        report = measure(folder, split)
+    for err in report.errors:
+        _line(f"error: {err}")
+    if as_json:
+        sys.stdout.write(json_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2)) + "\n")
+    else:
+        for line in report.lines():
+            sys.stdout.write(clean(line) + "\n")
 
 
 def _eval_incidents(gold_paths: list[Path], paths: list[str], as_json: bool) -> None:
