@@ -113,6 +113,16 @@ TEXTS = {
                       "Musa Kandeh of the Koro Hills Front died during an Ethiopian air strike near the border on Friday.",
     "reduced_relative": "Raid\n\n"
                         "Peter Okello was among the Koro Hills Front fighters killed by the Ganda Patriotic Army last year.",
+    "negation_elsewhere": "Profile\n\n"
+                          "While the Koro Hills Front has carried out several attacks on the Ganda Patriotic "
+                          "Army, the group was not known to operate near the coast.",
+    "negation_own_clause": "Denial\n\n"
+                           "The Koro Hills Front did not carry out the attack on the Ganda Patriotic Army, "
+                           "a spokesman said on Monday.",
+    "party_and_wing": "Ambush in the hills\n\n"
+                      "The Communist Party of Zembla said on Monday that its armed wing, the Zembla People's "
+                      "Army, would fight on. "
+                      "The rebels ambushed a police patrol near Kora on Tuesday.",
     "hit_out": "Words\n\n"
                "The Ganda Patriotic Army hit out at the Koro Hills Front over its talks with the government.",
 }
@@ -388,6 +398,30 @@ def test_the_group_it_and_its_fighters_resolve_to_the_earlier_group(states):
     # and the frame of the last sentence takes the group as the attacker
     [f] = frames(st, "Its fighters ambushed")
     assert [r.entity for r in f.attacker] == [front]
+
+
+def test_the_rebels_are_the_armed_group_not_the_party_beside_it(states):
+    # a party no list knows is a party by its name's head; "the rebels" of the next
+    # sentence are its armed wing's fighters, though the party was the subject
+    st = states["party_and_wing"]
+    party = eid_named(st, "Communist Party of Zembla")
+    assert next(e.kind for e in st.extraction.entities if e.id == party) == "political"
+    [sent] = [s for s in st.sentences if s.evidence.startswith("The rebels ambushed")]
+    assert names(st, [r for r in sent.refs if r.pronoun]) == ["Zembla People's Army"]
+
+
+def test_a_not_in_another_clause_leaves_the_attack_stated(states, extractions):
+    st = states["negation_elsewhere"]
+    fs = frames(st, "has carried out several attacks")
+    assert fs and not any(f.negated for f in fs)
+    assert facts(extractions["negation_elsewhere"], "attacked", "Koro Hills Front", "Ganda Patriotic Army")
+
+
+def test_a_not_on_the_act_negates_it(states, extractions):
+    st = states["negation_own_clause"]
+    fs = frames(st, "did not carry out the attack")
+    assert fs and all(f.negated for f in fs)
+    assert not facts(extractions["negation_own_clause"], "attacked", "Koro Hills Front", "Ganda Patriotic Army")
 
 
 def test_the_group_said_refers_to_the_claiming_subject(states):

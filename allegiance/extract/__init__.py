@@ -11,6 +11,7 @@ from collections import defaultdict
 from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
+from allegiance.extract.cues import cues
 from allegiance.extract.events import carried_attacks, frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.facts import combine_policy
 from allegiance.extract.mentions import (
@@ -43,7 +44,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.8"  # type-conditioned dependency-path features, no window-word features, a known place inside a person's name is part of the name
+EXTRACTOR_VERSION = "2026.12.9"  # a party no list knows is kind political and never "the rebels"; a "not" negates an attack frame in its own clause only
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.
@@ -285,6 +286,8 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: 
         entry = next((c.entry for c in group if c.entry is not None), None)
         typ = entry.type if entry else _vote_type(group)
         kind = entry.kind if entry else next((c.kind for c in group if c.kind), None)
+        if kind is None and typ == "ORG" and _political(group):
+            kind = "political"
         aliases: list[str] = []
         for c in sorted(group, key=lambda c: c.start):
             if c.text not in aliases:
@@ -412,6 +415,18 @@ def _root_of(c: Cand, cands, roots):
     return None
 
 
+def _political(group) -> bool:
+    """An organisation no list knows whose name ends in a party's head word ("the
+    Communist Party of X", cues.json political_heads)."""
+    heads = frozenset(cues()["political_heads"])
+    for c in group:
+        # the head is the last word before an "of"/"for" tail: "Communist Party of India"
+        words = re.split(r"\s+(?:of|for)\s+", c.text, maxsplit=1)[0].split()
+        if words and words[-1].lower() in heads:
+            return True
+    return False
+
+
 def _update_salience(state: dict, refs) -> None:
     orgs = [r for r in refs if not r.pronoun and r.type == "ORG"
             and r.kind not in ("state_force", "media", "state", "international", "think_tank")]
@@ -420,6 +435,14 @@ def _update_salience(state: dict, refs) -> None:
         subjects = [r for r in orgs if r.subject]
         state["org"] = (subjects[0].entity, subjects[0].kind) if subjects else None
         state["org_last"] = (orgs[-1].entity, orgs[-1].kind)
+        # "the rebels", "fighters": an armed group, not a party ("the Communist Party of X
+        # and its armed wing, the Y Army": the rebels are Y's)
+        armed = [r for r in orgs if r.kind != "political"]
+        if armed:
+            pick = next((r for r in armed if r.subject), None)
+            if pick is None and subjects:
+                pick = armed[-1]   # the sentence's subject is a party: its armed group named there
+            state["fighters"] = (pick.entity, pick.kind) if pick else None
     for r in refs:
         if not r.pronoun and r.type == "PERSON":
             state["person"] = (r.entity, r.kind)

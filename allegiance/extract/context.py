@@ -29,6 +29,11 @@ def find_negation(window: str) -> str | None:
     return m.group(0) if m else None
 
 
+def find_negations(window: str) -> list[str]:
+    """Every negation cue of ``window``, in order."""
+    return [m.group(0) for m in _rx("negation").finditer(window)]
+
+
 @lru_cache(maxsize=1)
 def _denied_frame() -> re.Pattern:
     c = cues()

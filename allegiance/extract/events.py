@@ -52,6 +52,7 @@ class Frame:
     killed: int | None = None
     claimed: bool = False
     facility: bool = False    # the act hit a building or post ("a police post"): its place was attacked
+    negated: bool = False     # a "not"/"never" governs the trigger's own clause (clause_negated)
 
 
 def _ref_at(tok, sent: SentenceInfo):
@@ -201,6 +202,32 @@ def _refs_of(tok, sent: SentenceInfo) -> list:
     return out
 
 
+_CLAUSE_DEPS = frozenset(["ROOT", "ccomp", "advcl", "relcl", "acl", "conj", "parataxis", "csubj"])
+@lru_cache(maxsize=1)
+def _negators() -> frozenset:
+    return frozenset(cues()["clause_negators"])
+
+
+def clause_negated(tok) -> bool:
+    """Is the act at ``tok`` negated in its own clause? "X did not attack Y", "X never
+    claimed the attack", "without attacking": a negator on the trigger or on the words it
+    hangs from up to the head of its clause (a noun's verb: "did not carry out an
+    attack"). A "not" in another clause ("While X carried out attacks in A, it was not
+    known in B") leaves the act stated. Denials ("X denied that it attacked Y") are read
+    for the whole sentence elsewhere (``facts.sent_negated``)."""
+    t = tok
+    for _ in range(8):
+        if any(c.dep_ == "neg" or (c.lower_ in _negators() and c.dep_ in ("advmod", "det", "prep", "cc"))
+               for c in t.children):
+            return True
+        if t.dep_ in _CLAUSE_DEPS and t.tag_.startswith("VB") or t.head.i == t.i:
+            # "tried not to attack", "failed to attack": the clause above an xcomp still
+            # governs it, so only a finite clause head stops the walk
+            return False
+        t = t.head
+    return False
+
+
 def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
     verbs, nouns, carry = _triggers()
     out = []
@@ -213,7 +240,7 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
             partners = [r for r in _with_partners(tok, sent) if _is_actor(r, sent)] if pats else []
             if partners:
                 f = Frame(index, tok.lower_, attacker=partners,
-                          target=[r for r in pats if r not in partners])
+                          target=[r for r in pats if r not in partners], negated=clause_negated(tok))
                 f.place = _place_in(tok, sent)
                 f.killed = context.killed(sent.span.text)
                 out.append(f)
@@ -223,7 +250,7 @@ def frames_in(sent: SentenceInfo, index: int) -> list[Frame]:
         if is_verb and any(c.dep_ == "prt" and f"{tok.lower_} {c.lower_}" in _verbal_phrasals()
                            or c.dep_ == "prt" and f"{st} {c.lower_}" in _verbal_phrasals() for c in tok.children):
             continue   # "hit out at": words, not blows
-        f = Frame(index, tok.lower_)
+        f = Frame(index, tok.lower_, negated=clause_negated(tok))
         if is_verb:
             passive = any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children)
             for c in tok.children:
@@ -370,7 +397,7 @@ def pending_claims(frames: list[Frame], sentences: list[SentenceInfo]) -> list[t
     out = []
     told: list[Frame] = []
     for f in sorted(frames, key=lambda f: f.sentence):
-        if f.attacker and (f.claimed or stem(f.trigger) in _triggers()[2]) and not f.target:
+        if f.attacker and not f.negated and (f.claimed or stem(f.trigger) in _triggers()[2]) and not f.target:
             # the nearest earlier telling; further back than CLAIM_REACH, the article's
             # first telling (its lead attack: "the attack" of a report is the one it is about)
             near = [g for g in told if g.sentence != f.sentence and f.sentence - g.sentence <= CLAIM_REACH]
@@ -402,7 +429,7 @@ def place_attacks(frames: list[Frame], sentences: list[SentenceInfo] | None = No
     out = []
     for f in frames:
         # an actor's building ("a police post", "an army base") is still a place's
-        if not f.attacker or ([t for t in f.target if t.type != "PLACE"] and not f.facility):
+        if not f.attacker or f.negated or ([t for t in f.target if t.type != "PLACE"] and not f.facility):
             continue
         place = f.place
         if place is None and sentences is not None:
@@ -429,7 +456,7 @@ def carried_attacks(frames: list[Frame], every_frame: bool = False) -> list[tupl
     carry = _triggers()[2]
     out = []
     for f in frames:
-        if (stem(f.trigger) not in carry and not every_frame) or not f.attacker:
+        if (stem(f.trigger) not in carry and not every_frame) or not f.attacker or f.negated:
             continue
         for a in f.attacker:
             for t in f.target:

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from allegiance.extract import context
+from allegiance.extract.cues import cues
 from allegiance.extract.signatures import HEDGED_FACTOR, STATE_KINDS, fits
 from allegiance.extract.work import DocState
 from allegiance.records import SYMMETRIC_RELATIONS, Extraction, Fact
@@ -139,7 +140,9 @@ def _frame_facts(state: DocState, facts: dict, triples, confidence: float, rule:
             continue
         key = _key(state.root_to_eid[a.entity], "attacked", state.root_to_eid[t.entity])
         sent = state.sentences[k]
-        if key in facts or sent_negated(sent):
+        # a plain "not" was read in the frame's own clause (events.clause_negated): here
+        # only a denial of the whole sentence ("X denied that it attacked Y") stops it
+        if key in facts or sent_denied(sent):
             continue
         attributes = {"place": key[2]} if place else {}
         if sent.date:
@@ -159,6 +162,14 @@ def _is_place(ex: Extraction, eid: str) -> bool:
 
 def _fits_refs(relation: str, a, t) -> bool:
     return fits(relation, a.type, a.kind, t.type, t.kind)
+
+
+def sent_denied(sent) -> bool:
+    """The sentence denies or refutes what it tells ("denied", "false reports", "no
+    longer"): the negation cues other than the clause-scoped ones."""
+    plain = frozenset(cues()["clause_negators"])
+    return any(w.lower() not in plain for w in context.find_negations(sent.evidence)) or bool(
+        context.denied_span(sent.skeleton))
 
 
 def sent_negated(sent) -> bool:

@@ -258,7 +258,8 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
                     if pick is not None:
                         ent = (pick.entity, pick.kind)
                     if ent is None:
-                        ent = state.get("org_last" if ("new" in phrase) else "org")
+                        ent = _fighters(state) if phrase in _fighter_phrases() else \
+                            state.get("org_last" if ("new" in phrase) else "org")
                     if ent is not None and not _next_is_name(toks, i + n_tok, sent_mentions):
                         refs.append(Ref(ent[0], "ORG", ent[1], True, tok.idx, toks[i + n_tok - 1].idx + len(toks[i + n_tok - 1].text)))
                         items.append(SkelItem(f"⟦O{len(refs) - 1}r⟧", tok.idx, refs[-1].end, len(refs) - 1))
@@ -322,6 +323,19 @@ def _general_anaphor(toks, i: int) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def _fighter_phrases() -> frozenset:
+    return frozenset(cues()["fighter_references"])
+
+
+def _fighters(state):
+    """Whom "the rebels" or bare "fighters" mean: the salient armed group, not a party."""
+    if "fighters" in state:
+        return state["fighters"]
+    ent = state.get("org")
+    return ent if ent and ent[1] != "political" else None
+
+
+@lru_cache(maxsize=1)
 def _anaphor_heads() -> frozenset:
     return frozenset(cues()["anaphor_heads"])
 
@@ -354,7 +368,7 @@ def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
             c.dep_ in ("det", "amod", "compound", "nummod", "poss") for c in tok.children):
         # "rebels attacked the town": in a report about one armed group, its fighters;
         # "unidentified gunmen", "some militants", "two rebels" are left unnamed
-        ent = state.get("org")
+        ent = _fighters(state)
         return (ent[0], "ORG", ent[1]) if ent and ent[1] not in _NON_ACTOR_KINDS else None
     if low in ("he", "his", "him", "himself"):
         if low == "he" and tok.dep_ not in ("nsubj", "nsubjpass"):
