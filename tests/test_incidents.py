@@ -425,6 +425,38 @@ def test_jsonl_dump_keeps_incidents_edits_and_reviews(store_path, tmp_path):
     assert out.getvalue() == dump
 
 
+def test_jsonl_dump_carries_a_review_waiting_for_its_fact(store_path, tmp_path):
+    """A rejection whose fact is gone (a new extractor no longer finds it) waits for the
+    fact to come back by its document and span; the dump carries it with its document,
+    and the copy's re-export is the same."""
+    import shutil
+
+    from allegiance.export import jsonl, select
+    from allegiance.store import Store
+
+    db = tmp_path / "waiting.duckdb"
+    shutil.copy(store_path, db)
+    with Store(db) as st:
+        fact = st.facts()[0]["id"]
+        st.review_fact(fact, "reject", user="analyst")
+        # what a re-extraction that no longer finds the fact leaves: the review, no fact
+        st.con.execute("DELETE FROM facts WHERE id = ?", [fact])
+        waiting = st.con.execute("SELECT id, content_hash FROM reviews WHERE fact_id = ?", [fact]).fetchall()
+        assert len(waiting) == 1 and waiting[0][1]
+        buf = io.StringIO()
+        jsonl.write(select(st), buf)
+    dump = buf.getvalue()
+    assert any(json.loads(line).get("fact_id") == fact for line in dump.splitlines()
+               if json.loads(line)["type"] == "review")
+    with Store(tmp_path / "copy.duckdb") as t:
+        result = jsonl.import_file(t, "-", io.StringIO(dump))
+        assert result.added["review"] == 1
+        assert t.con.execute("SELECT id, content_hash FROM reviews").fetchall() == waiting
+        out = io.StringIO()
+        jsonl.write(select(t), out)
+    assert out.getvalue() == dump
+
+
 def test_jsonl_dump_merged_into_a_store_links_its_reports_with_theirs(corpus, tmp_path):
     """Reports of one attack split over two stores: importing one store's dump into the
     other links them into one incident, as ingesting them together does."""

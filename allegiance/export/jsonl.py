@@ -13,7 +13,8 @@ One JSON object per line, discriminated by ``type``:
 ``fact``            a facts row
 ``attack_mention``  an attack_mentions row (what incidents are linked from)
 ``incident_edit``   an analyst's merge or split of incidents
-``review``          an analyst's confirmation, rejection or correction of a fact
+``review``          an analyst's confirmation, rejection or correction of a fact (with
+                    its document while the fact is gone, waiting for it to come back)
 
 Incidents are not dumped: they are derived from the attack mentions and the analysts'
 edits, and import links them again (``store.incidents.relink``), so a dump merged into
@@ -312,7 +313,8 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
         rows["attack_mentions"].append(_row("attack_mentions", r))
         if r.get("current"):
             relink.add(r["id"])
-    # analysts' edits and reviews are kept once each (by id); a review goes with its fact
+    # analysts' edits and reviews are kept once each (by id); a review goes with its fact,
+    # or with its document while the fact is gone
     have_edits = _existing(con, "SELECT id FROM incident_edits WHERE list_contains(?::VARCHAR[], id)",
                            [r["id"] for _, r in by_table["incident_edits"]])
     for n, r in by_table["incident_edits"]:
@@ -325,8 +327,12 @@ def import_records(store, recs: Iterable[tuple[int, str, dict]], where: str = "<
         rows["incident_edits"].append(_row("incident_edits", r))
     have_reviews = _existing(con, "SELECT id FROM reviews WHERE list_contains(?::VARCHAR[], id)",
                              [r["id"] for _, r in by_table["reviews"]])
+    # a review whose fact is gone (an extractor no longer finds it) waits in the store for
+    # the fact to come back (corrections.repoint_reviews, by its document and span): it
+    # travels with its document
+    new_hashes = {r["content_hash"] for _, r in by_table["documents"] if r["id"] in new_docs}
     for _, r in by_table["reviews"]:
-        if r["id"] in have_reviews or r["fact_id"] not in seen_facts:
+        if r["id"] in have_reviews or (r["fact_id"] not in seen_facts and r.get("content_hash") not in new_hashes):
             continue
         have_reviews.add(r["id"])
         rows["reviews"].append(_row("reviews", r))
