@@ -297,3 +297,42 @@ def test_actors_sorted_and_filtered(store):
     docs = store.documents()
     assert [d["doc_id"] for d in docs] == ["a.txt", "b.txt"]
     assert json.loads(store.con.execute("SELECT warnings FROM documents LIMIT 1").fetchone()[0]) == []
+
+
+def _actor_of(store, doc_id: str, local_id: str) -> str:
+    return store.con.execute(
+        "SELECT da.actor_id FROM document_actors da JOIN documents d ON d.id = da.document_id "
+        "WHERE d.doc_id = ? AND da.local_id = ?", [doc_id, local_id]).fetchone()[0]
+
+
+def test_generic_names_tie_no_actors_across_documents(store):
+    # "the army" of one article is not another's: a known force whose document also calls
+    # it "the army" and "soldiers" does not absorb the armies of other articles, nor do
+    # they join it or each other; a proper alias still joins ("ZHF")
+    fill(store, [
+        build_extraction("a.txt", "The Cameroonian Armed Forces said the army and its soldiers held the town.",
+                         [("e1", "ORG", "Cameroonian Armed Forces", ["army", "soldiers"], "cameroon_armed_forces")]),
+        build_extraction("b.txt", "The army said soldiers and the military took the pass. The Zembla Hills Front (ZHF) fled.",
+                         [("e1", "ORG", "army", ["soldiers", "military"], None),
+                          ("e2", "ORG", "Zembla Hills Front", ["ZHF"], None)]),
+        build_extraction("c.txt", "The army shelled the hills where the ZHF hid.",
+                         [("e1", "ORG", "army", [], None), ("e2", "ORG", "ZHF", [], None)]),
+    ])
+    known, b_army, c_army = _actor_of(store, "a.txt", "e1"), _actor_of(store, "b.txt", "e1"), _actor_of(store, "c.txt", "e1")
+    assert known == "cameroon_armed_forces"
+    assert len({known, b_army, c_army}) == 3
+    assert _actor_of(store, "b.txt", "e2") == _actor_of(store, "c.txt", "e2")
+    # storing the same article again finds the same actors (the key is its document's)
+    res = store.add_extraction(build_extraction("c.txt", "The army shelled the hills where the ZHF hid.",
+                                                [("e1", "ORG", "army", [], None), ("e2", "ORG", "ZHF", [], None)]))
+    assert res.status == "unchanged" and _actor_of(store, "c.txt", "e1") == c_army
+
+
+def test_a_known_force_stored_after_generic_armies_does_not_absorb_them(store):
+    fill(store, [
+        build_extraction("b.txt", "The army said soldiers took the pass.",
+                         [("e1", "ORG", "army", ["soldiers"], None)]),
+        build_extraction("a.txt", "The Cameroonian Armed Forces said the army held the town.",
+                         [("e1", "ORG", "Cameroonian Armed Forces", ["army"], "cameroon_armed_forces")]),
+    ])
+    assert _actor_of(store, "b.txt", "e1") != _actor_of(store, "a.txt", "e1") == "cameroon_armed_forces"

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from allegiance.records import Entity
 from allegiance.resolve.names import match_key
@@ -28,10 +29,33 @@ _SLUG_OK = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _MAX_SLUG = 60
 
 
-def actor_key(entity: Entity) -> str:
-    """``gz:<gazetteer_id>`` when set, else ``<TYPE>:<match_key(name)>``."""
+@lru_cache(maxsize=1)
+def generic_norms() -> frozenset[str]:
+    """Match keys of names that say what an actor is, not which one: "the army",
+    "soldiers", "security forces", "the junta" (cues.json: state_force_heads and
+    bare_state_force_heads). One article's army is not another's, so such a name is no
+    evidence of identity across documents."""
+    from allegiance.extract.cues import cues
+
+    c = cues()
+    return frozenset(k for k in (match_key(w) for w in [*c["state_force_heads"], *c["bare_state_force_heads"]]) if k)
+
+
+def is_generic(entity: Entity) -> bool:
+    """Every name of the entity is generic ("military", "army", "soldiers")."""
+    generic = generic_norms()
+    keys = entity_norms(entity, identity=False)
+    return bool(keys) and keys <= generic
+
+
+def actor_key(entity: Entity, document: str | None = None) -> str:
+    """``gz:<gazetteer_id>`` when set, else ``<TYPE>:<match_key(name)>``. An entity known
+    only by generic names ("the army", "soldiers") is an actor of its document alone:
+    ``<TYPE>:<match_key(name)>@<document>`` (``document``: its content hash)."""
     if entity.gazetteer_id:
         return f"gz:{entity.gazetteer_id}"
+    if document and is_generic(entity):
+        return f"{entity.type}:{match_key(entity.name)}@{document[:16]}"
     return f"{entity.type}:{match_key(entity.name)}"
 
 
@@ -67,9 +91,13 @@ def entity_names(entity: Entity) -> list[str]:
     return list(seen)
 
 
-def entity_norms(entity: Entity) -> set[str]:
-    """The match keys of every name of the entity (empty keys dropped)."""
-    return {k for k in (match_key(n) for n in entity_names(entity)) if k}
+def entity_norms(entity: Entity, identity: bool = True) -> set[str]:
+    """The match keys of every name of the entity (empty keys dropped). ``identity``:
+    only those that can tie it to an actor of another document, without the generic
+    names ("army", "soldiers": ``generic_norms``), which would otherwise join every
+    article's army into one actor."""
+    keys = {k for k in (match_key(n) for n in entity_names(entity)) if k}
+    return keys - generic_norms() if identity else keys
 
 
 @dataclass(frozen=True)

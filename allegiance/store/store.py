@@ -433,11 +433,12 @@ class Store:
         if cache.fingerprint is None or cache.size() > cache.LIMIT or self._fingerprint() != cache.fingerprint:
             cache.clear()
 
-    def _entity_info(self, ent: Entity, seg: _Segment) -> tuple[str, str, set[str]]:
-        """(identity key, actor id for the key, alias keys) of an entity."""
+    def _entity_info(self, ent: Entity, seg: _Segment, document: str) -> tuple[str, str, set[str]]:
+        """(identity key, actor id for the key, alias keys) of an entity of the document
+        with content hash ``document``."""
         info = seg.ent_info.get(id(ent))
         if info is None:
-            key = actor_key(ent)
+            key = actor_key(ent, document)
             info = seg.ent_info[id(ent)] = (key, actor_id_for_key(key), entity_norms(ent))
         return info
 
@@ -478,7 +479,7 @@ class Store:
         ids: set[str] = set()
         for ex in exs:
             for ent in _resolvable(ex):
-                key, aid, ent_norms = self._entity_info(ent, seg)
+                key, aid, ent_norms = self._entity_info(ent, seg, ex.document.content_hash)
                 norms |= ent_norms
                 ids.update((aid, _alt_id(aid, key)))  # the suffixed id, for an id another key owns
                 if aid in cache.redirects:
@@ -545,7 +546,7 @@ class Store:
         doc_actor_rows: list[list[Any]] = []
         alias_rows: list[list[Any]] = []
         for ent in _resolvable(ex):
-            key, actor_id, norms = self._entity_info(ent, seg)
+            key, actor_id, norms = self._entity_info(ent, seg, ex.document.content_hash)
             actor_id, new = resolve_entity(cache, ent, key, actor_id, norms, created, kinds)
             result.actors_added += new
             local[ent.id] = actor_id
