@@ -119,6 +119,9 @@ TEXTS = {
     "negation_own_clause": "Denial\n\n"
                            "The Koro Hills Front did not carry out the attack on the Ganda Patriotic Army, "
                            "a spokesman said on Monday.",
+    "kunya": "Statement\n\n"
+             "Abdirizak Abu Hamza, the Koro Hills Front's spokesman for its fighters, said the convoy was hit. "
+             "When Abu Hamza spoke again on Friday, he said they would return.",
     "party_and_wing": "Ambush in the hills\n\n"
                       "The Communist Party of Zembla said on Monday that its armed wing, the Zembla People's "
                       "Army, would fight on. "
@@ -185,6 +188,15 @@ def test_acronym_definition_of_an_unknown_group_gives_the_long_name():
     got = acronym_mentions(text, [])
     assert [(c.text, c.type, c.source) for c in got] == [("Kessara People's Liberation Front", "ORG", "acronym")]
     assert text[got[0].start:got[0].end] == got[0].text
+
+
+def test_a_given_name_before_a_kunya_is_part_of_the_name(states):
+    # the NER tends to read "Abu Hamza" alone; the given name before it is the same
+    # person's, and the short form later is that person too
+    st = states["kunya"]
+    people = [e for e in st.extraction.entities if e.type == "PERSON"]
+    assert [e.name for e in people] == ["Abdirizak Abu Hamza"], [(e.name, e.aliases) for e in people]
+    assert "When Abu Hamza" not in people[0].aliases
 
 
 def test_acronym_and_long_name_are_one_entity(states):

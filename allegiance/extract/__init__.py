@@ -44,7 +44,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.9"  # a party no list knows is kind political and never "the rebels"; a "not" negates an attack frame in its own clause only
+EXTRACTOR_VERSION = "2026.12.10"  # a given name before a kunya the NER read is part of the name ("Adnan Abu Walid")
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.

@@ -1000,6 +1000,16 @@ def _extend_back(c: Cand, rx: re.Pattern, text: str, ends: list[int]) -> None:
         c.key = match_key(c.text)
 
 
+@lru_cache(maxsize=1)
+def _kunya() -> frozenset:
+    return frozenset(cues()["kunya_particles"])
+
+
+@lru_cache(maxsize=1)
+def _title_words() -> frozenset:
+    return frozenset(w for t in cues()["person_title_strip"] for w in t.lower().split())
+
+
 def extend_names(text: str, cands: list[Cand]) -> None:
     """Name parts the span finders cut off: a parenthesised qualifier of a group,
     "CPI (Maoist)", "NSCN (K)" (an all-capitals parenthesis is an acronym definition
@@ -1012,6 +1022,18 @@ def extend_names(text: str, cands: list[Cand]) -> None:
         # "Suqour al-Sham", "Ahrar al-Sham": the NER often reads only the article's half
         if c.source == "ner" and _ARTICLE_START.match(c.text):
             _extend_back(c, _NAME_BEFORE, text, ends)
+        # "Adnan Abu Walid": a given name before a kunya ("Abu X", "Umm Y") is the same
+        # person's name, which the NER often cuts to the kunya; not a title ("Sheikh"),
+        # not a common word ("When Abu X arrived")
+        elif c.type == "PERSON" and c.source == "ner" and c.text.split()[0].lower() in _kunya() and len(c.text.split()) > 1:
+            m = _NAME_BEFORE.search(text, max(0, c.start - 30), c.start)
+            prev_end = max((e for e in ends if e <= c.start), default=0)
+            if m and m.start() >= prev_end:
+                word = m.group(0).strip().lower()
+                if word not in _common_words() and word not in _title_words():
+                    c.start = m.start()
+                    c.text = text[c.start:c.end]
+                    c.key = match_key(c.text)
         if c.type == "ORG" and c.source == "pattern":
             # "the ABC (Maoist) Zemba State Committee": a unit named after its party's
             # acronym and qualifier
