@@ -122,6 +122,12 @@ TEXTS = {
     "kunya": "Statement\n\n"
              "Abdirizak Abu Hamza, the Koro Hills Front's spokesman for its fighters, said the convoy was hit. "
              "When Abu Hamza spoke again on Friday, he said they would return.",
+    "named_branch": "Kidnapping\n\n"
+                    "Al-Qaeda in the Islamic Maghreb claimed the kidnapping of two engineers on Monday. "
+                    "Al-Qaeda has courted local clans for years.",
+    "named_province": "Claim\n\n"
+                      "The Islamic State West Africa Province claimed the raid on Monday. "
+                      "The Islamic State has lost ground elsewhere.",
     "party_and_wing": "Ambush in the hills\n\n"
                       "The Communist Party of Zembla said on Monday that its armed wing, the Zembla People's "
                       "Army, would fight on. "
@@ -434,6 +440,15 @@ def test_a_not_on_the_act_negates_it(states, extractions):
     fs = frames(st, "did not carry out the attack")
     assert fs and all(f.negated for f in fs)
     assert not facts(extractions["negation_own_clause"], "attacked", "Koro Hills Front", "Ganda Patriotic Army")
+
+
+def test_a_group_named_after_another_and_a_place_or_province_is_its_branch(extractions):
+    # no sentence says "branch": the name does ("X in <place>", "X <place> Province")
+    for key, child, parent in (("named_branch", "al-Qaeda in the Islamic Maghreb", "al-Qaeda"),
+                               ("named_province", "Islamic State West Africa Province", "Islamic State")):
+        [f] = facts(extractions[key], "affiliate_of", child, parent)
+        assert f.rule == "name" and f.evidence.startswith(("Al-Qaeda in", "The Islamic State West"))
+        assert not facts(extractions[key], "affiliate_of", parent, child)
 
 
 def test_the_group_said_refers_to_the_claiming_subject(states):

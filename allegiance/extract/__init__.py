@@ -12,6 +12,7 @@ from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.cues import cues
+from allegiance.resolve.names import match_key
 from allegiance.extract.events import carried_attacks, frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.facts import combine_policy
 from allegiance.extract.mentions import (
@@ -44,7 +45,7 @@ from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
 
-EXTRACTOR_VERSION = "2026.12.10"  # a given name before a kunya the NER read is part of the name ("Adnan Abu Walid")
+EXTRACTOR_VERSION = "2026.12.11"  # a group named after another and a place or province is its branch
 BLOCK_CHARS = 50_000
 # Documents parsed in one spaCy batch, in characters: enough for the batching gain on
 # articles, small enough that a batch of long ones stays a few hundred MB.
@@ -375,6 +376,8 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: 
                                           0.85, False, attr, {}, "description")
             _update_salience(state, refs)
 
+    _named_branches(facts, by_root, root_type, root_kind, root_to_eid, sentences)
+
     # ---- tidy ------------------------------------------------------------------
     out = []
     for (s, rel, o), f in facts.items():
@@ -393,6 +396,30 @@ def _relations(ex: Extraction, document: Document, parsed: list, gaz, windowed: 
     ]
     ex.facts.sort(key=lambda f: (f.start, f.relation))
     return DocState(ex, sentences, root_to_eid, root_type, root_kind, list(ex.facts))
+
+
+def _named_branches(facts, by_root, root_type, root_kind, root_to_eid, sentences) -> None:
+    """A group named after another group and a place or a branch word is its branch:
+    "al-Qaeda in the Arabian Peninsula", "Islamic State Sahel Province". Stated from the
+    first sentence that names the branch (rule ``name``). Not "X of Y": "the Islamic State
+    of Iraq" was the Islamic State's earlier name, not its branch."""
+    heads = frozenset(cues()["name_branch_words"])
+    skip = ("state_force", "media", "state", "international", "think_tank", "political")
+    orgs = [r for r in by_root if root_type[r] == "ORG" and root_kind.get(r) not in skip]
+    keys = {r: {tuple(k.split()) for k in (match_key(c.text) for c in by_root[r]) if k} for r in orgs}
+    for child in orgs:
+        for parent in orgs:
+            if child == parent or (root_to_eid[child], "affiliate_of", root_to_eid[parent]) in facts:
+                continue
+            if not any(len(c) > len(p) and c[:len(p)] == p and (c[len(p)] == "in" or heads & set(c[len(p):]))
+                       for c in keys[child] for p in keys[parent]):
+                continue
+            sent = next((s for s in sentences if any(r.entity == child and not r.pronoun for r in s.refs)), None)
+            if sent is None:
+                continue
+            key = (root_to_eid[child], "affiliate_of", root_to_eid[parent])
+            facts[key] = Fact(key[0], "affiliate_of", key[2], sent.evidence, sent.raw_start, sent.raw_end, sent.date,
+                              0.8, False, sent.attributed_to, {}, "name")
 
 
 def _vote_type(group: list[Cand]) -> str:
