@@ -85,17 +85,17 @@ def test_score_matches_names_and_aliases_one_to_one():
     }
     r = score(templates, extractions)
     assert (r.messages, r.with_attack) == (2, 1)
-    assert (r.detection.tp, r.detection.predicted, r.detection.gold) == (1, 2, 1)
+    assert (r.detection.matched, r.detection.pred, r.detection.gold) == (1, 2, 1)
     org = r.roles["PerpOrg"]
-    assert (org.tp, org.predicted, org.gold) == (1, 3, 1)   # e1 and e2 compete for one gold group
+    assert (org.matched, org.pred, org.gold) == (1, 3, 1)   # e1 and e2 compete for one gold group
     both = r.roles["PerpOrg+PerpInd"]
-    assert (both.tp, both.gold) == (1, 2)
+    assert (both.matched, both.gold) == (1, 2)
     target = r.roles["Victim+Target"]
-    assert (target.tp, target.predicted, target.gold) == (0, 2, 1)
+    assert (target.matched, target.pred, target.gold) == (0, 2, 1)
     assert r.detection.precision == 0.5 and r.detection.recall == 1.0
     # a message extraction failed on states nothing
     empty = score(templates, {})
-    assert empty.detection.predicted == 0 and empty.roles["PerpOrg"].gold == 1
+    assert empty.detection.pred == 0 and empty.roles["PerpOrg"].gold == 1
 
 
 def test_eval_muc4_command_extracts_the_messages(tmp_path):

@@ -29,8 +29,10 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from allegiance.eval.scoring import Counts
 
 # a message starts with its id alone on a line: "TST1-MUC3-0001", "DEV-MUC3-0001"
 _HEADER = re.compile(r"^((?:TST\d|DEV)-MUC\d-\d{4})[ \t]*$", re.M)
@@ -68,26 +70,6 @@ def load_templates(path: str | Path) -> dict[str, list[dict]]:
 
 
 @dataclass
-class Counts:
-    tp: int = 0
-    predicted: int = 0
-    gold: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / self.predicted if self.predicted else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.gold if self.gold else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-@dataclass
 class MucReport:
     split: str
     messages: int
@@ -101,20 +83,22 @@ class MucReport:
         d = self.detection
         out = [f"MUC-4 {self.split}: {self.messages} messages, {self.with_attack} with an attack template",
                f"  {'detection (any attacked fact)':32s} P {d.precision:.3f}  R {d.recall:.3f}  F1 {d.f1:.3f}  "
-               f"(tp {d.tp}, stated {d.predicted}, gold {d.gold})"]
+               f"(tp {d.matched}, stated {d.pred}, gold {d.gold})"]
         for name, c in self.roles.items():
             out.append(f"  {name + ' (' + ROLES[name][1] + ')':32s} P {c.precision:.3f}  R {c.recall:.3f}  "
-                       f"F1 {c.f1:.3f}  (tp {c.tp}, predicted {c.predicted}, gold {c.gold})")
+                       f"F1 {c.f1:.3f}  (tp {c.matched}, predicted {c.pred}, gold {c.gold})")
         if self.missing:
             out.append(f"  {len(self.missing)} templated messages have no text: {', '.join(self.missing[:5])}")
         return out
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        for k, c in [("detection", self.detection), *self.roles.items()]:
-            target = d if k == "detection" else d["roles"]
-            target[k].update(precision=round(c.precision, 3), recall=round(c.recall, 3), f1=round(c.f1, 3))
-        return d
+        def counts(c: Counts) -> dict:
+            return {"tp": c.matched, "predicted": c.pred, "gold": c.gold, "precision": round(c.precision, 3),
+                    "recall": round(c.recall, 3), "f1": round(c.f1, 3)}
+
+        return {"split": self.split, "messages": self.messages, "with_attack": self.with_attack,
+                "detection": counts(self.detection), "roles": {k: counts(c) for k, c in self.roles.items()},
+                "missing": self.missing, "errors": self.errors}
 
 
 def _gold_entities(templates: list[dict], roles: tuple[str, ...]) -> list[set[str]]:
@@ -149,8 +133,8 @@ def score(templates: dict[str, list[dict]], extractions: dict[str, dict], split:
     for mid, tpls in templates.items():
         ex = extractions.get(mid) or {}
         stated = any(f["relation"] == "attacked" for f in ex.get("facts") or [])
-        detection.tp += bool(tpls) and stated
-        detection.predicted += stated
+        detection.matched += bool(tpls) and stated
+        detection.pred += stated
         detection.gold += bool(tpls)
         for name, (gold_roles, side) in ROLES.items():
             gold, pred = _gold_entities(tpls, gold_roles), _predicted_entities(ex, side)
@@ -160,8 +144,8 @@ def score(templates: dict[str, list[dict]], extractions: dict[str, dict], split:
                 if j is not None:
                     used.add(j)
             c = roles[name]
-            c.tp += len(used)
-            c.predicted += len(pred)
+            c.matched += len(used)
+            c.pred += len(pred)
             c.gold += len(gold)
     return MucReport(split, len(templates), sum(1 for t in templates.values() if t), detection, roles)
 

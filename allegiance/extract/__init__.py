@@ -12,7 +12,6 @@ from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
 from allegiance.extract.candidates import build_candidates
 from allegiance.extract.cues import cues
-from allegiance.resolve.names import match_key
 from allegiance.extract.events import carried_attacks, frame_features, frames_in, pending_claims, place_attacks
 from allegiance.extract.facts import combine_policy
 from allegiance.extract.mentions import (
@@ -44,6 +43,7 @@ from allegiance.extract.work import DocState, SentenceInfo
 from allegiance.records import SYMMETRIC_RELATIONS, Document, Entity, Extraction, Fact, Mention
 from allegiance.resolve.cluster import cluster
 from allegiance.resolve.gazetteer import load_gazetteer
+from allegiance.resolve.names import match_key
 
 EXTRACTOR_VERSION = "2026.12.11"  # a group named after another and a place or province is its branch
 BLOCK_CHARS = 50_000
