@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import defaultdict
+from functools import lru_cache
 
 from allegiance.extract import context, windows
 from allegiance.extract.attacks import attack_mentions
@@ -35,7 +36,7 @@ from allegiance.extract.mentions import (
     yield_to_person_names,
 )
 from allegiance.extract.nlp import load_nlp, parse, recognise_entities_batch
-from allegiance.extract.relations import build_skeleton, match_sentence
+from allegiance.extract.relations import NON_ACTOR_KINDS, build_skeleton, match_sentence
 from allegiance.extract.select import select_blocks
 from allegiance.extract.signatures import HEDGED_FACTOR, fits
 from allegiance.extract.windows import WINDOW_CHARS
@@ -404,8 +405,7 @@ def _named_branches(facts, by_root, root_type, root_kind, root_to_eid, sentences
     first sentence that names the branch (rule ``name``). Not "X of Y": "the Islamic State
     of Iraq" was the Islamic State's earlier name, not its branch."""
     heads = frozenset(cues()["name_branch_words"])
-    skip = ("state_force", "media", "state", "international", "think_tank", "political")
-    orgs = [r for r in by_root if root_type[r] == "ORG" and root_kind.get(r) not in skip]
+    orgs = [r for r in by_root if root_type[r] == "ORG" and root_kind.get(r) not in (*NON_ACTOR_KINDS, "political")]
     keys = {r: {tuple(k.split()) for k in (match_key(c.text) for c in by_root[r]) if k} for r in orgs}
     for child in orgs:
         for parent in orgs:
@@ -442,10 +442,15 @@ def _root_of(c: Cand, cands, roots):
     return None
 
 
+@lru_cache(maxsize=1)
+def _political_heads() -> frozenset:
+    return frozenset(cues()["political_heads"])
+
+
 def _political(group) -> bool:
     """An organisation no list knows whose name ends in a party's head word ("the
     Communist Party of X", cues.json political_heads)."""
-    heads = frozenset(cues()["political_heads"])
+    heads = _political_heads()
     for c in group:
         # the head is the last word before an "of"/"for" tail: "Communist Party of India"
         words = re.split(r"\s+(?:of|for)\s+", c.text, maxsplit=1)[0].split()
@@ -456,7 +461,7 @@ def _political(group) -> bool:
 
 def _update_salience(state: dict, refs) -> None:
     orgs = [r for r in refs if not r.pronoun and r.type == "ORG"
-            and r.kind not in ("state_force", "media", "state", "international", "think_tank")]
+            and r.kind not in NON_ACTOR_KINDS]
     if orgs:
         # "the group" in the next sentence means this sentence's subject, if it had one
         subjects = [r for r in orgs if r.subject]

@@ -214,7 +214,7 @@ def clause_negated(tok) -> bool:
     hangs from up to the head of its clause (a noun's verb: "did not carry out an
     attack"). A "not" in another clause ("While X carried out attacks in A, it was not
     known in B") leaves the act stated. Denials ("X denied that it attacked Y") are read
-    for the whole sentence elsewhere (``facts.sent_negated``)."""
+    for the whole sentence elsewhere (``facts.sent_denied``)."""
     t = tok
     for _ in range(8):
         if any(c.dep_ == "neg" or (c.lower_ in _negators() and c.dep_ in ("advmod", "det", "prep", "cc"))

@@ -167,10 +167,11 @@ def _fits_refs(relation: str, a, t) -> bool:
 def sent_denied(sent) -> bool:
     """The sentence denies or refutes what it tells ("denied", "false reports", "no
     longer"): the negation cues other than the clause-scoped ones."""
-    plain = frozenset(cues()["clause_negators"])
+    plain = _clause_negators()
     return any(w.lower() not in plain for w in context.find_negations(sent.evidence)) or bool(
         context.denied_span(sent.skeleton))
 
 
-def sent_negated(sent) -> bool:
-    return bool(context.find_negation(sent.evidence) or context.denied_span(sent.skeleton))
+@lru_cache(maxsize=1)
+def _clause_negators() -> frozenset:
+    return frozenset(cues()["clause_negators"])

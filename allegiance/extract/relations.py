@@ -253,7 +253,7 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
                     ent = None
                     # within the sentence: its subject group first ("X attacked Y, the group
                     # said"), else the group named last
-                    named = [r for r in refs if r.type == "ORG" and not r.pronoun and r.kind not in _NON_ACTOR_KINDS]
+                    named = [r for r in refs if r.type == "ORG" and not r.pronoun and r.kind not in NON_ACTOR_KINDS]
                     pick = next((r for r in named if r.subject), None) or (named[-1] if named else None)
                     if pick is not None:
                         ent = (pick.entity, pick.kind)
@@ -296,7 +296,7 @@ def build_skeleton(sent, sent_mentions, state) -> tuple[str, list[SkelItem], lis
     return " ".join(x.text for x in out), out, refs
 
 
-_NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
+NON_ACTOR_KINDS = ("state_force", "media", "state", "international", "think_tank")
 
 
 @lru_cache(maxsize=1)
@@ -369,7 +369,7 @@ def _pronoun_ref(low, tok, items, refs, state, last_antecedent):
         # "rebels attacked the town": in a report about one armed group, its fighters;
         # "unidentified gunmen", "some militants", "two rebels" are left unnamed
         ent = _fighters(state)
-        return (ent[0], "ORG", ent[1]) if ent and ent[1] not in _NON_ACTOR_KINDS else None
+        return (ent[0], "ORG", ent[1]) if ent and ent[1] not in NON_ACTOR_KINDS else None
     if low in ("he", "his", "him", "himself"):
         if low == "he" and tok.dep_ not in ("nsubj", "nsubjpass"):
             return None
